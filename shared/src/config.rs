@@ -1,0 +1,214 @@
+//! Configuration from the environment, read once at cold start. Names are the seed's.
+//! An absent variable takes its default; a malformed one is an error naming the variable,
+//! so a bad deployment fails at start instead of snapshotting wrongly.
+
+use crate::strategy::StrategyKind;
+use thiserror::Error;
+
+pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
+pub const SNAPSHOTS_TABLE: &str = "SNAPSHOTS_TABLE";
+pub const DEFAULT_SNAPSHOT_STRATEGY: &str = "DEFAULT_SNAPSHOT_STRATEGY";
+pub const EVENT_COUNT_SNAPSHOT_THRESHOLD: &str = "EVENT_COUNT_SNAPSHOT_THRESHOLD";
+pub const TIME_BASED_SNAPSHOT_INTERVAL_HOURS: &str = "TIME_BASED_SNAPSHOT_INTERVAL_HOURS";
+pub const MAX_SNAPSHOTS_PER_ORDER: &str = "MAX_SNAPSHOTS_PER_ORDER";
+pub const MAX_SNAPSHOT_AGE_DAYS: &str = "MAX_SNAPSHOT_AGE_DAYS";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{variable}={value:?} is invalid: {expected}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub expected: &'static str,
+}
+
+/// When to snapshot and how many to keep.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotSettings {
+    pub default_strategy: StrategyKind,
+    /// Events since the last snapshot that trigger the next one (EVENT_COUNT).
+    pub event_count_threshold: u64,
+    /// Hours since the last snapshot that trigger the next one (TIME_BASED).
+    pub time_interval_hours: u64,
+    pub max_snapshots_per_order: u32,
+    pub max_snapshot_age_days: u32,
+}
+
+impl Default for SnapshotSettings {
+    fn default() -> Self {
+        SnapshotSettings {
+            default_strategy: StrategyKind::EventCount,
+            event_count_threshold: 10,
+            time_interval_hours: 24,
+            max_snapshots_per_order: 3,
+            max_snapshot_age_days: 90,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableNames {
+    pub events: String,
+    pub snapshots: String,
+}
+
+impl Default for TableNames {
+    fn default() -> Self {
+        TableNames {
+            events: "order_events".into(),
+            snapshots: "order_snapshots".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    pub tables: TableNames,
+    pub snapshots: SnapshotSettings,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// `lookup` answers a variable's value, or `None` when it is not set.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Config::default();
+        let value = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let table = |name: &'static str, default: String| match value(name) {
+            None => Ok(default),
+            Some(v) if is_table_name(&v) => Ok(v),
+            Some(v) => Err(ConfigError {
+                variable: name,
+                value: v,
+                expected: "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
+            }),
+        };
+        let d = defaults.snapshots;
+        Ok(Config {
+            tables: TableNames {
+                events: table(EVENTS_TABLE, defaults.tables.events)?,
+                snapshots: table(SNAPSHOTS_TABLE, defaults.tables.snapshots)?,
+            },
+            snapshots: SnapshotSettings {
+                default_strategy: match value(DEFAULT_SNAPSHOT_STRATEGY) {
+                    None => d.default_strategy,
+                    Some(v) => v.parse().map_err(|_| ConfigError {
+                        variable: DEFAULT_SNAPSHOT_STRATEGY,
+                        value: v,
+                        expected: "one of EVENT_COUNT, TIME_BASED, HYBRID",
+                    })?,
+                },
+                event_count_threshold: positive(
+                    value(EVENT_COUNT_SNAPSHOT_THRESHOLD),
+                    EVENT_COUNT_SNAPSHOT_THRESHOLD,
+                    d.event_count_threshold,
+                )?,
+                time_interval_hours: positive(
+                    value(TIME_BASED_SNAPSHOT_INTERVAL_HOURS),
+                    TIME_BASED_SNAPSHOT_INTERVAL_HOURS,
+                    d.time_interval_hours,
+                )?,
+                max_snapshots_per_order: positive(
+                    value(MAX_SNAPSHOTS_PER_ORDER),
+                    MAX_SNAPSHOTS_PER_ORDER,
+                    d.max_snapshots_per_order,
+                )?,
+                max_snapshot_age_days: positive(
+                    value(MAX_SNAPSHOT_AGE_DAYS),
+                    MAX_SNAPSHOT_AGE_DAYS,
+                    d.max_snapshot_age_days,
+                )?,
+            },
+        })
+    }
+}
+
+fn positive<T: std::str::FromStr + PartialOrd + Default>(
+    value: Option<String>,
+    variable: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    match v.parse::<T>() {
+        Ok(n) if n > T::default() => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            value: v,
+            expected: "a positive whole number",
+        }),
+    }
+}
+
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn absent_variables_take_the_seed_defaults() {
+        let config = from(&[]).unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.snapshots.event_count_threshold, 10);
+        assert_eq!(config.snapshots.time_interval_hours, 24);
+        assert_eq!(config.snapshots.max_snapshots_per_order, 3);
+        assert_eq!(config.snapshots.max_snapshot_age_days, 90);
+        assert_eq!(config.tables.events, "order_events");
+        assert_eq!(config.tables.snapshots, "order_snapshots");
+    }
+
+    #[test]
+    fn set_variables_are_used() {
+        let config = from(&[
+            (DEFAULT_SNAPSHOT_STRATEGY, "HYBRID"),
+            (EVENT_COUNT_SNAPSHOT_THRESHOLD, "25"),
+            (TIME_BASED_SNAPSHOT_INTERVAL_HOURS, "6"),
+            (MAX_SNAPSHOTS_PER_ORDER, "5"),
+            (MAX_SNAPSHOT_AGE_DAYS, "30"),
+            (EVENTS_TABLE, "events-prod"),
+            (SNAPSHOTS_TABLE, "snapshots-prod"),
+        ])
+        .unwrap();
+        assert_eq!(config.snapshots.default_strategy, StrategyKind::Hybrid);
+        assert_eq!(config.snapshots.event_count_threshold, 25);
+        assert_eq!(config.snapshots.time_interval_hours, 6);
+        assert_eq!(config.snapshots.max_snapshots_per_order, 5);
+        assert_eq!(config.snapshots.max_snapshot_age_days, 30);
+        assert_eq!(config.tables.events, "events-prod");
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (var, bad) in [
+            (EVENT_COUNT_SNAPSHOT_THRESHOLD, "ten"),
+            (EVENT_COUNT_SNAPSHOT_THRESHOLD, "0"),
+            (EVENT_COUNT_SNAPSHOT_THRESHOLD, "-3"),
+            (TIME_BASED_SNAPSHOT_INTERVAL_HOURS, "1.5"),
+            (MAX_SNAPSHOTS_PER_ORDER, "-1"),
+            (MAX_SNAPSHOT_AGE_DAYS, "ninety"),
+            (DEFAULT_SNAPSHOT_STRATEGY, "SOMETIMES"),
+            (SNAPSHOTS_TABLE, "bad table!"),
+        ] {
+            let err = from(&[(var, bad)]).unwrap_err();
+            assert_eq!(err.variable, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+}

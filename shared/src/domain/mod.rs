@@ -1,0 +1,19 @@
+//! The order aggregate: its events, its state, the pure fold and the command rules.
+
+mod commands;
+mod events;
+mod money;
+mod order;
+pub mod samples;
+
+pub use commands::{DomainError, OrderCommand};
+pub use events::{Address, EVENT_SCHEMA_VERSION, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
+pub use money::Money;
+pub use order::{
+    FoldError, LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate,
+};
+
+#[cfg(test)]
+pub(crate) mod testing {
+    pub use super::samples::{one_of_each_event, recorded as event};
+}

@@ -1,0 +1,329 @@
+//! The event store (the seed's OrderEventStoreRepository): appends with optimistic
+//! concurrency and reads an order's history. The snapshot functions only read through it;
+//! the order service appends.
+
+use crate::domain::{EVENT_SCHEMA_VERSION, EventDecodeError, OrderEvent, RecordedEvent};
+use crate::dynamo::{AttributeError, DynamoError, Item, ReadCost, get_n, get_s, n, s};
+use crate::order_id::{InvalidOrderId, validate_order_id};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, Select, TransactWriteItem};
+use thiserror::Error;
+
+/// DynamoDB's limit on items in one transaction.
+pub const MAX_EVENTS_PER_APPEND: usize = 100;
+
+#[derive(Debug, Error)]
+pub enum EventStoreError {
+    #[error(transparent)]
+    InvalidOrderId(#[from] InvalidOrderId),
+    #[error("order {order_id} is no longer at version {expected_version}: another writer appended first")]
+    Conflict { order_id: String, expected_version: u64 },
+    #[error("{0} events in one append; at most {MAX_EVENTS_PER_APPEND} fit in a transaction")]
+    TooManyEvents(usize),
+    #[error("stored event {sequence:?} of order {order_id} cannot be read")]
+    Corrupt {
+        order_id: String,
+        sequence: Option<u64>,
+        #[source]
+        source: EventRecordError,
+    },
+    #[error(transparent)]
+    Dynamo(#[from] DynamoError),
+}
+
+/// Why an event item (from a Query or a stream image) could not be decoded.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum EventRecordError {
+    #[error(transparent)]
+    Attribute(#[from] AttributeError),
+    #[error(transparent)]
+    Event(#[from] EventDecodeError),
+}
+
+/// The stored form of an event: one item per event, keyed by (orderId, sequence).
+pub fn event_to_item(event: &RecordedEvent) -> Item {
+    Item::from([
+        ("orderId".to_owned(), s(&event.order_id)),
+        ("sequence".to_owned(), n(event.sequence)),
+        ("eventId".to_owned(), s(&event.event_id)),
+        ("eventType".to_owned(), s(event.event.event_type())),
+        ("payload".to_owned(), s(event.event.payload_json())),
+        ("occurredAt".to_owned(), n(event.occurred_at)),
+        ("schemaVersion".to_owned(), n(EVENT_SCHEMA_VERSION)),
+    ])
+}
+
+/// Decodes an event item strictly: every attribute present with its type.
+pub fn event_from_item(item: &Item) -> Result<RecordedEvent, EventRecordError> {
+    let event = OrderEvent::decode(
+        get_s(item, "eventType")?,
+        get_n(item, "schemaVersion")?,
+        get_s(item, "payload")?,
+    )?;
+    Ok(RecordedEvent {
+        order_id: get_s(item, "orderId")?.to_owned(),
+        sequence: get_n(item, "sequence")?,
+        event_id: get_s(item, "eventId")?.to_owned(),
+        occurred_at: get_n(item, "occurredAt")?,
+        event,
+    })
+}
+
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    client: Client,
+    table: String,
+}
+
+impl EventStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        EventStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Appends `events` after `expected_version` (the sequence of the last event the caller
+    /// saw). Each item is written only if its (orderId, sequence) is free, so of two writers
+    /// at the same version exactly one wins; the other gets `Conflict` and nothing of its
+    /// append is written. Several events go in one transaction.
+    pub async fn append(
+        &self,
+        order_id: &str,
+        expected_version: u64,
+        events: &[OrderEvent],
+        occurred_at: i64,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        validate_order_id(order_id)?;
+        if events.len() > MAX_EVENTS_PER_APPEND {
+            return Err(EventStoreError::TooManyEvents(events.len()));
+        }
+        let recorded: Vec<RecordedEvent> = events
+            .iter()
+            .zip(expected_version + 1..)
+            .map(|(event, sequence)| RecordedEvent {
+                order_id: order_id.to_owned(),
+                sequence,
+                event_id: uuid::Uuid::new_v4().to_string(),
+                occurred_at,
+                event: event.clone(),
+            })
+            .collect();
+        let conflict = || EventStoreError::Conflict {
+            order_id: order_id.to_owned(),
+            expected_version,
+        };
+        const FREE: &str = "attribute_not_exists(orderId)";
+        match recorded.as_slice() {
+            [] => {}
+            // One event needs no transaction: a conditional put is atomic and half the cost.
+            [one] => {
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(event_to_item(one)))
+                    .condition_expression(FREE)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception())
+                        {
+                            conflict()
+                        } else {
+                            DynamoError::new("PutItem", &self.table, e).into()
+                        }
+                    })?;
+            }
+            many => {
+                let items = many
+                    .iter()
+                    .map(|event| {
+                        let put = Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(event_to_item(event)))
+                            .condition_expression(FREE)
+                            .build()
+                            .expect("table, item and condition are set");
+                        TransactWriteItem::builder().put(put).build()
+                    })
+                    .collect();
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let lost_race = matches!(
+                            e.as_service_error(),
+                            Some(TransactWriteItemsError::TransactionCanceledException(c))
+                                if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                        );
+                        if lost_race {
+                            conflict()
+                        } else {
+                            DynamoError::new("TransactWriteItems", &self.table, e).into()
+                        }
+                    })?;
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Events with `from <= sequence <= to` (`to = None`: to the end), in order, following
+    /// DynamoDB's 1 MB pages. Strongly consistent, so a load sees every completed append.
+    pub async fn read_range(
+        &self,
+        order_id: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+        validate_order_id(order_id)?;
+        let mut cost = ReadCost::default();
+        let mut events = Vec::new();
+        let mut start_key = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_values(":id", s(order_id))
+                .expression_attribute_values(":from", n(from))
+                .set_exclusive_start_key(start_key.take());
+            query = match to {
+                Some(to) => query
+                    .key_condition_expression("orderId = :id AND #seq BETWEEN :from AND :to")
+                    .expression_attribute_values(":to", n(to)),
+                None => query.key_condition_expression("orderId = :id AND #seq >= :from"),
+            };
+            let page = query
+                .expression_attribute_names("#seq", "sequence")
+                .send()
+                .await
+                .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+            let items = page.items();
+            cost.page(items, true);
+            for item in items {
+                let event = event_from_item(item).map_err(|source| EventStoreError::Corrupt {
+                    order_id: order_id.to_owned(),
+                    sequence: get_n(item, "sequence").ok(),
+                    source,
+                })?;
+                events.push(event);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => break,
+            }
+        }
+        Ok((events, cost))
+    }
+
+    /// The whole history from `from` on.
+    pub async fn read_from(
+        &self,
+        order_id: &str,
+        from: u64,
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+        self.read_range(order_id, from, None).await
+    }
+
+    /// Sequence of the order's last event; `None` when the order has no events.
+    pub async fn last_sequence(&self, order_id: &str) -> Result<Option<u64>, EventStoreError> {
+        validate_order_id(order_id)?;
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", s(order_id))
+            .projection_expression("#seq")
+            .expression_attribute_names("#seq", "sequence")
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        page.items()
+            .first()
+            .map(|item| get_n(item, "sequence"))
+            .transpose()
+            .map_err(|e| EventStoreError::Corrupt {
+                order_id: order_id.to_owned(),
+                sequence: None,
+                source: e.into(),
+            })
+    }
+
+    pub async fn exists(&self, order_id: &str) -> Result<bool, EventStoreError> {
+        validate_order_id(order_id)?;
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", s(order_id))
+            .select(Select::Count)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        Ok(page.count() > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::samples::{one_of_each_event, recorded};
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    #[test]
+    fn event_items_round_trip() {
+        for (i, e) in one_of_each_event().into_iter().enumerate() {
+            let event = recorded("o-1", i as u64 + 1, e);
+            assert_eq!(event_from_item(&event_to_item(&event)), Ok(event));
+        }
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_attribute_is_an_error() {
+        let good = event_to_item(&recorded("o-1", 1, OrderEvent::OrderConfirmed {}));
+        for (name, value) in [
+            ("sequence", Some(s("1"))),
+            ("occurredAt", Some(s("yesterday"))),
+            ("payload", Some(AttributeValue::Bool(true))),
+            ("eventId", None),
+            ("schemaVersion", None),
+        ] {
+            let mut item = good.clone();
+            match value {
+                Some(v) => item.insert(name.to_owned(), v),
+                None => item.remove(name),
+            };
+            assert!(
+                matches!(event_from_item(&item), Err(EventRecordError::Attribute(_))),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unknown_event_type_is_an_error() {
+        let mut item = event_to_item(&recorded("o-1", 1, OrderEvent::OrderConfirmed {}));
+        item.insert("eventType".into(), s("OrderLevitated"));
+        assert_eq!(
+            event_from_item(&item),
+            Err(EventRecordError::Event(EventDecodeError::UnknownType(
+                "OrderLevitated".into()
+            )))
+        );
+    }
+}

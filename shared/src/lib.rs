@@ -1,0 +1,15 @@
+//! Everything the snapshot functions share: the order domain, the event and snapshot stores,
+//! the strategies that decide when to snapshot, and configuration. Knows nothing of Lambda.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod dynamo;
+pub mod event_store;
+pub mod order_id;
+pub mod repository;
+pub mod snapshot;
+pub mod strategy;
+pub mod tables;
+
+pub use aws_sdk_dynamodb::Client as DynamoClient;

@@ -1,0 +1,80 @@
+//! Random order histories for property tests: any sequence of well-formed events, including
+//! ones no command would allow (facts must fold whatever they are).
+
+use proptest::prelude::*;
+use shared::domain::samples::sample_address;
+use shared::domain::{Money, OrderEvent, RecordedEvent};
+
+fn sku() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"]).prop_map(str::to_owned)
+}
+
+fn payment() -> impl Strategy<Value = String> {
+    prop::sample::select(vec!["pay-1", "pay-2", "pay-3"]).prop_map(str::to_owned)
+}
+
+fn amount() -> impl Strategy<Value = Money> {
+    (1i64..500_000).prop_map(Money::from_minor)
+}
+
+pub fn arb_event() -> impl Strategy<Value = OrderEvent> {
+    prop_oneof![
+        Just(OrderEvent::OrderCreated {
+            customer_id: "c-1".into(),
+            currency: "EUR".into()
+        }),
+        (sku(), 1u32..20, amount()).prop_map(|(sku, quantity, unit_price)| OrderEvent::ItemAdded {
+            name: format!("Product {sku}"),
+            sku,
+            quantity,
+            unit_price,
+        }),
+        sku().prop_map(|sku| OrderEvent::ItemRemoved { sku }),
+        (sku(), 0u32..20).prop_map(|(sku, quantity)| OrderEvent::ItemQuantityChanged { sku, quantity }),
+        Just(OrderEvent::ShippingAddressSet {
+            address: sample_address()
+        }),
+        (payment(), amount()).prop_map(|(payment_id, amount)| OrderEvent::PaymentAuthorized {
+            payment_id,
+            amount,
+            method: "card".into(),
+        }),
+        (payment(), amount())
+            .prop_map(|(payment_id, amount)| OrderEvent::PaymentCaptured { payment_id, amount }),
+        (payment(), amount()).prop_map(|(payment_id, amount)| OrderEvent::PaymentRefunded {
+            payment_id,
+            amount,
+            reason: "refund".into(),
+        }),
+        Just(OrderEvent::OrderConfirmed {}),
+        Just(OrderEvent::OrderShipped {
+            carrier: "DHL".into(),
+            tracking_number: "T-1".into()
+        }),
+        prop::option::of(Just("Hub".to_owned())).prop_map(|location| OrderEvent::ShippingUpdated {
+            status: "in transit".into(),
+            location
+        }),
+        Just(OrderEvent::OrderDelivered {}),
+        Just(OrderEvent::OrderCancelled {
+            reason: "changed mind".into()
+        }),
+        Just(OrderEvent::OrderReturned {
+            reason: "too small".into()
+        }),
+    ]
+}
+
+/// A history of `len` events for `order_id`, sequences 1..=len.
+pub fn arb_history(
+    order_id: &'static str,
+    len: std::ops::Range<usize>,
+) -> impl Strategy<Value = Vec<RecordedEvent>> {
+    prop::collection::vec(arb_event(), len).prop_map(move |events| {
+        events
+            .into_iter()
+            .enumerate()
+            .map(|(i, event)| shared::domain::samples::recorded(order_id, i as u64 + 1, event))
+            .collect()
+    })
+}

@@ -1,0 +1,128 @@
+//! Starts and stops moto's server mode on a free loopback port.
+
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `MOTO_SERVER` if set, else the project's virtualenv (`make venv` creates it).
+pub fn moto_server_path() -> PathBuf {
+    std::env::var_os("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"))
+}
+
+/// A running moto server. Dropping it (or the test process ending) stops it.
+pub struct LocalDynamo {
+    port: u16,
+    child: Mutex<Option<Child>>,
+}
+
+impl LocalDynamo {
+    /// Starts a server on a free port and waits until it answers.
+    pub fn start() -> io::Result<Self> {
+        let port = free_port()?;
+        let server = LocalDynamo {
+            port,
+            child: Mutex::new(None),
+        };
+        server.restart()?;
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server: requests fail until `restart`. moto keeps data in memory only, so a
+    /// restarted server is empty.
+    pub fn stop(&self) {
+        if let Some(mut child) = self.child.lock().expect("server lock").take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// (Re)starts the server on the same port.
+    pub fn restart(&self) -> io::Result<()> {
+        self.stop();
+        let child = spawn_tied_to_process(self.port)?;
+        *self.child.lock().expect("server lock") = Some(child);
+        wait_until_ready(self.port)
+    }
+}
+
+impl Drop for LocalDynamo {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn free_port() -> io::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+/// Spawns moto from a thread that never ends, with PR_SET_PDEATHSIG: the kernel kills the
+/// server when that thread (so the test process) dies, even if the process is killed.
+fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
+    let path = moto_server_path();
+    if !path.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} not found: run `make venv` (make test does it) to install moto",
+                path.display()
+            ),
+        ));
+    }
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("moto-{port}"))
+        .spawn(move || {
+            let mut command = Command::new(path);
+            command
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+            unsafe {
+                command.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+            let _ = tx.send(command.spawn());
+            loop {
+                std::thread::park();
+            }
+        })?;
+    rx.recv().map_err(|e| io::Error::other(e.to_string()))?
+}
+
+fn wait_until_ready(port: u16) -> io::Result<()> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let deadline = Instant::now() + READY_TIMEOUT;
+    while Instant::now() < deadline {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(io::Error::new(
+        io::ErrorKind::TimedOut,
+        format!("moto_server did not listen on {port} within {READY_TIMEOUT:?}"),
+    ))
+}
