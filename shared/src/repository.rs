@@ -95,31 +95,46 @@ impl OrderRepository {
         let Some(snapshot) = latest.snapshot else {
             return self.replay_into(order_id, cost).await;
         };
-        let (tail, read) = self
+        // Read from the snapshot's own last event: one extra item proves the history the
+        // snapshot was folded from is still the stored one.
+        let (events, read) = self
             .events
-            .read_from(order_id, snapshot.last_event_sequence + 1)
+            .read_from(order_id, snapshot.last_event_sequence)
             .await?;
         cost.read(read);
+        let anchored = events.first().is_some_and(|first| {
+            first.sequence == snapshot.last_event_sequence
+                && Some(&first.event_id) == snapshot.state.last_event_id.as_ref()
+        });
         let mut order = snapshot.state;
-        match order.apply_all(&tail) {
+        let folded = if anchored {
+            order.apply_all(&events[1..]).map_err(|e| e.to_string())
+        } else {
+            Err(format!(
+                "event {} is not the one it was folded from",
+                snapshot.last_event_sequence
+            ))
+        };
+        match folded {
             Ok(()) => {
+                let tail = events.len() - 1;
                 cost.snapshot_version = Some(snapshot.version);
-                cost.events_replayed = tail.len() as u64;
+                cost.events_replayed = tail as u64;
                 cost.fallback = None;
                 debug!(
                     order_id,
                     snapshot = snapshot.version,
-                    tail = tail.len(),
+                    tail,
                     "loaded from snapshot"
                 );
                 Ok(Some(Loaded { order, cost }))
             }
             Err(error) => {
                 // The snapshot does not line up with the stored events: trust the events.
-                warn!(order_id, snapshot = snapshot.version, %error, "snapshot does not fit the event tail; replaying");
+                warn!(order_id, snapshot = snapshot.version, %error, "snapshot does not fit the stored events; replaying");
                 cost.unusable_snapshots += 1;
                 cost.fallback = Some(format!(
-                    "snapshot {} does not fit the events after it: {error}",
+                    "snapshot {} does not fit the stored events: {error}",
                     snapshot.version
                 ));
                 self.replay_into(order_id, cost).await

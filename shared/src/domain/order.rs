@@ -82,6 +82,9 @@ pub struct Order {
     pub updated_at: Option<i64>,
     /// Sequence of the last applied event (0 for the empty order).
     pub version: u64,
+    /// Id of the last applied event. A load checks the stored event at `version` still has
+    /// it, so a snapshot never outlives the history it was folded from.
+    pub last_event_id: Option<String>,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -116,6 +119,7 @@ impl Order {
             created_at: None,
             updated_at: None,
             version: 0,
+            last_event_id: None,
         }
     }
 
@@ -159,6 +163,7 @@ impl Order {
                 sequence: recorded.sequence,
             })?;
         next.version = recorded.sequence;
+        next.last_event_id = Some(recorded.event_id.clone());
         next.updated_at = Some(recorded.occurred_at);
         *self = next;
         Ok(())

@@ -1,0 +1,250 @@
+//! The snapshot store and the repository's load path against the local server.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::domain::samples::{one_of_each_event, recorded};
+use shared::domain::{Order, OrderEvent, RecordedEvent, STATE_SCHEMA_VERSION};
+use shared::snapshot::{NewSnapshot, SnapshotStoreError, Unusable};
+use shared::strategy::{Rule, StrategyKind};
+use testkit::{TestTables, bulk_insert_events};
+
+const NOW: i64 = 1_800_000_000_000;
+
+fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
+    let catalogue = one_of_each_event();
+    (1..=len)
+        .map(|seq| {
+            let event = match seq {
+                1 => catalogue[0].clone(),
+                _ => OrderEvent::ItemAdded {
+                    sku: format!("SKU-{}", seq % 7),
+                    name: "Widget".into(),
+                    quantity: 1,
+                    unit_price: shared::domain::Money::from_minor(100 + seq as i64),
+                },
+            };
+            recorded(order_id, seq, event)
+        })
+        .collect()
+}
+
+fn snapshot_at(events: &[RecordedEvent], seq: u64) -> NewSnapshot {
+    NewSnapshot {
+        state: Order::replay(&events[0].order_id, &events[..seq as usize]).unwrap(),
+        timestamp: NOW,
+        created_by: "test".into(),
+        reason: "test".into(),
+        strategy: Some(StrategyKind::EventCount),
+        rule: Some(Rule::Default),
+    }
+}
+
+#[tokio::test]
+async fn a_put_never_overwrites_an_existing_version() {
+    let t = TestTables::new().await;
+    let store = t.snapshot_store();
+    let events = history("o-1", 12);
+    store.put(&snapshot_at(&events, 10)).await.unwrap();
+    let mut again = snapshot_at(&events, 10);
+    again.reason = "second writer".into();
+    let err = store.put(&again).await.unwrap_err();
+    assert!(
+        matches!(err, SnapshotStoreError::Conflict { ref order_id, version: 10 } if order_id == "o-1"),
+        "{err}"
+    );
+    let stored = store.get("o-1", 10).await.unwrap().unwrap().unwrap();
+    assert_eq!(stored.metadata.reason, "test", "the first write is intact");
+}
+
+#[tokio::test]
+async fn latest_usable_is_the_newest_and_reads_one_item() {
+    let t = TestTables::new().await;
+    let store = t.snapshot_store();
+    let events = history("o-1", 30);
+    for seq in [10, 20, 30] {
+        store.put(&snapshot_at(&events, seq)).await.unwrap();
+    }
+    let latest = store.latest_usable("o-1").await.unwrap();
+    let snapshot = latest.snapshot.unwrap();
+    assert_eq!(snapshot.version, 30);
+    assert_eq!(snapshot.state, Order::replay("o-1", &events).unwrap());
+    assert!(latest.skipped.is_empty());
+    assert_eq!((latest.cost.round_trips, latest.cost.items), (1, 1));
+    assert!(store.latest_usable("o-2").await.unwrap().snapshot.is_none());
+}
+
+#[tokio::test]
+async fn list_pages_newest_first_without_state_and_delete_removes_one() {
+    let t = TestTables::new().await;
+    let store = t.snapshot_store();
+    let events = history("o-1", 25);
+    for seq in 1..=25 {
+        store.put(&snapshot_at(&events, seq)).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.list("o-1", 10, before).await.unwrap();
+        assert!(page.snapshots.len() <= 10);
+        seen.extend(page.snapshots.iter().map(|s| s.version));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=25).rev().collect::<Vec<_>>());
+
+    store.delete("o-1", 7).await.unwrap();
+    assert!(store.get("o-1", 7).await.unwrap().is_none());
+    let err = store.delete("o-1", 7).await.unwrap_err();
+    assert!(
+        matches!(err, SnapshotStoreError::NotFound { version: 7, .. }),
+        "{err}"
+    );
+    assert_eq!(store.list("o-1", 100, None).await.unwrap().snapshots.len(), 24);
+}
+
+async fn corrupt(t: &TestTables, order_id: &str, version: u64, attribute: &str, value: AttributeValue) {
+    t.client
+        .update_item()
+        .table_name(&t.snapshots_table)
+        .key("orderId", AttributeValue::S(order_id.into()))
+        .key("version", AttributeValue::N(version.to_string()))
+        .update_expression("SET #a = :v")
+        .expression_attribute_names("#a", attribute)
+        .expression_attribute_values(":v", value)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = history("o-1", 35);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    for seq in [10, 20, 30] {
+        repo.snapshots().put(&snapshot_at(&events, seq)).await.unwrap();
+    }
+    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
+
+    // given the newest snapshot tampered with and the one before from an older state schema
+    corrupt(
+        &t,
+        "o-1",
+        30,
+        "state",
+        AttributeValue::B(b"{\"id\":\"o-1\"}".to_vec().into()),
+    )
+    .await;
+    let old_schema = AttributeValue::N((STATE_SCHEMA_VERSION - 1).to_string());
+    t.client
+        .update_item()
+        .table_name(&t.snapshots_table)
+        .key("orderId", AttributeValue::S("o-1".into()))
+        .key("version", AttributeValue::N("20".into()))
+        .update_expression("SET metadata.stateSchemaVersion = :v")
+        .expression_attribute_values(":v", old_schema)
+        .send()
+        .await
+        .unwrap();
+
+    // when loading
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+
+    // then both are skipped, counted, and the load starts from the good one at 10
+    assert_eq!(loaded.order, replay.order);
+    assert_eq!(loaded.cost.snapshot_version, Some(10));
+    assert_eq!(loaded.cost.unusable_snapshots, 2);
+    assert_eq!(loaded.cost.events_replayed, 25);
+    let latest = repo.snapshots().latest_usable("o-1").await.unwrap();
+    assert!(matches!(
+        latest.skipped[0].reason,
+        Unusable::ChecksumMismatch { .. }
+    ));
+    assert!(matches!(latest.skipped[1].reason, Unusable::StateSchema { .. }));
+
+    // and with every snapshot unusable the load is a full replay, with the reason
+    corrupt(
+        &t,
+        "o-1",
+        10,
+        "lastEventSequence",
+        AttributeValue::S("ten".into()),
+    )
+    .await;
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, replay.order);
+    assert_eq!(loaded.cost.snapshot_version, None);
+    assert_eq!(loaded.cost.events_replayed, 35);
+    assert!(
+        loaded.cost.fallback.as_deref().unwrap().contains("unusable"),
+        "{:?}",
+        loaded.cost.fallback
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    // given a snapshot at 10 of a history that only has 8 events (e.g. a restored table)
+    let events = history("o-1", 12);
+    repo.snapshots().put(&snapshot_at(&events, 10)).await.unwrap();
+    bulk_insert_events(&t.client, &t.events_table, &events[..8]).await;
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &events[..8]).unwrap());
+    assert_eq!(loaded.cost.snapshot_version, None);
+    assert!(loaded.cost.fallback.is_some());
+}
+
+#[tokio::test]
+async fn a_load_from_a_snapshot_reads_the_tail_only_in_two_round_trips() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = history("o-1", 500);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    repo.snapshots().put(&snapshot_at(&events, 495)).await.unwrap();
+
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
+
+    assert_eq!(loaded.order, replay.order);
+    assert_eq!(loaded.cost.snapshot_version, Some(495));
+    assert_eq!(loaded.cost.events_replayed, 5);
+    assert_eq!(loaded.cost.round_trips, 2);
+    assert_eq!(
+        loaded.cost.items_read, 7,
+        "one snapshot, its last event as anchor, five new events"
+    );
+    assert_eq!(replay.cost.events_replayed, 500);
+    assert!(replay.cost.bytes_read > loaded.cost.bytes_read * 10);
+}
+
+#[tokio::test]
+async fn an_order_without_events_loads_as_none() {
+    let t = TestTables::new().await;
+    assert!(t.repository().load("nobody").await.unwrap().is_none());
+    assert!(t.repository().load_by_replay("nobody").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    // given a snapshot at 10, then the history replaced by one with other events (other ids)
+    let events = history("o-1", 12);
+    repo.snapshots().put(&snapshot_at(&events, 10)).await.unwrap();
+    let rewritten: Vec<_> = events
+        .iter()
+        .map(|e| RecordedEvent {
+            event_id: format!("other-{}", e.sequence),
+            ..e.clone()
+        })
+        .collect();
+    bulk_insert_events(&t.client, &t.events_table, &rewritten).await;
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &rewritten).unwrap());
+    assert_eq!(loaded.cost.snapshot_version, None);
+    assert_eq!(loaded.cost.unusable_snapshots, 1);
+}
