@@ -53,10 +53,7 @@ pub struct TableNames {
 
 impl Default for TableNames {
     fn default() -> Self {
-        TableNames {
-            events: "order_events".into(),
-            snapshots: "order_snapshots".into(),
-        }
+        TableNames { events: "order_events".into(), snapshots: "order_snapshots".into() }
     }
 }
 
@@ -74,11 +71,7 @@ impl Config {
     /// `lookup` answers a variable's value, or `None` when it is not set.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let defaults = Config::default();
-        let value = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let value = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let table = |name: &'static str, default: String| match value(name) {
             None => Ok(default),
             Some(v) if is_table_name(&v) => Ok(v),
@@ -136,19 +129,13 @@ fn positive<T: std::str::FromStr + PartialOrd + Default>(
     let Some(v) = value else { return Ok(default) };
     match v.parse::<T>() {
         Ok(n) if n > T::default() => Ok(n),
-        _ => Err(ConfigError {
-            variable,
-            value: v,
-            expected: "a positive whole number",
-        }),
+        _ => Err(ConfigError { variable, value: v, expected: "a positive whole number" }),
     }
 }
 
 fn is_table_name(name: &str) -> bool {
     (3..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 #[cfg(test)]

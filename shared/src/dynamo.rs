@@ -52,13 +52,7 @@ impl DynamoError {
             SdkError::ResponseError(_) => ("ResponseError".to_owned(), true),
             _ => ("ConstructionFailure".to_owned(), false),
         };
-        DynamoError {
-            operation,
-            table: table.to_owned(),
-            code,
-            transient,
-            source: Box::new(err),
-        }
+        DynamoError { operation, table: table.to_owned(), code, transient, source: Box::new(err) }
     }
 }
 
@@ -94,9 +88,7 @@ impl ReadCost {
 
 /// An item's size by DynamoDB's rules: attribute names plus values.
 pub fn item_size(item: &Item) -> usize {
-    item.iter()
-        .map(|(name, value)| name.len() + value_size(value))
-        .sum()
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
 }
 
 fn value_size(value: &AttributeValue) -> usize {
@@ -125,10 +117,7 @@ pub enum AttributeError {
     #[error("attribute {0} is missing")]
     Missing(&'static str),
     #[error("attribute {name} is not of type {expected}")]
-    WrongType {
-        name: &'static str,
-        expected: &'static str,
-    },
+    WrongType { name: &'static str, expected: &'static str },
     #[error("attribute {name} is not a valid number: {value:?}")]
     BadNumber { name: &'static str, value: String },
 }
@@ -138,27 +127,16 @@ pub fn get<'a>(item: &'a Item, name: &'static str) -> Result<&'a AttributeValue,
 }
 
 pub fn get_s<'a>(item: &'a Item, name: &'static str) -> Result<&'a str, AttributeError> {
-    get(item, name)?
-        .as_s()
-        .map(String::as_str)
-        .map_err(|_| AttributeError::WrongType { name, expected: "S" })
+    get(item, name)?.as_s().map(String::as_str).map_err(|_| AttributeError::WrongType { name, expected: "S" })
 }
 
 pub fn get_n<T: std::str::FromStr>(item: &Item, name: &'static str) -> Result<T, AttributeError> {
-    let n = get(item, name)?
-        .as_n()
-        .map_err(|_| AttributeError::WrongType { name, expected: "N" })?;
-    n.parse().map_err(|_| AttributeError::BadNumber {
-        name,
-        value: n.clone(),
-    })
+    let n = get(item, name)?.as_n().map_err(|_| AttributeError::WrongType { name, expected: "N" })?;
+    n.parse().map_err(|_| AttributeError::BadNumber { name, value: n.clone() })
 }
 
 pub fn get_b<'a>(item: &'a Item, name: &'static str) -> Result<&'a [u8], AttributeError> {
-    get(item, name)?
-        .as_b()
-        .map(|b| b.as_ref())
-        .map_err(|_| AttributeError::WrongType { name, expected: "B" })
+    get(item, name)?.as_b().map(|b| b.as_ref()).map_err(|_| AttributeError::WrongType { name, expected: "B" })
 }
 
 pub fn n(value: impl ToString) -> AttributeValue {
@@ -188,7 +166,7 @@ mod tests {
     fn read_units_round_up_per_page_and_halve_when_eventually_consistent() {
         let item: Item = [("a".to_string(), s("x".repeat(5000)))].into();
         let mut cost = ReadCost::default();
-        cost.page(&[item.clone()], true);
+        cost.page(std::slice::from_ref(&item), true);
         assert_eq!(cost.read_units, 2.0);
         cost.page(&[item], false);
         assert_eq!(cost.read_units, 3.0);
@@ -202,16 +180,7 @@ mod tests {
     fn attribute_access_never_defaults() {
         let item: Item = [("n".to_string(), s("12")), ("m".to_string(), n("x1"))].into();
         assert_eq!(get_s(&item, "gone"), Err(AttributeError::Missing("gone")));
-        assert_eq!(
-            get_n::<u64>(&item, "n"),
-            Err(AttributeError::WrongType {
-                name: "n",
-                expected: "N"
-            })
-        );
-        assert!(matches!(
-            get_n::<u64>(&item, "m"),
-            Err(AttributeError::BadNumber { .. })
-        ));
+        assert_eq!(get_n::<u64>(&item, "n"), Err(AttributeError::WrongType { name: "n", expected: "N" }));
+        assert!(matches!(get_n::<u64>(&item, "m"), Err(AttributeError::BadNumber { .. })));
     }
 }

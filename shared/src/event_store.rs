@@ -78,10 +78,7 @@ pub struct EventStore {
 
 impl EventStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        EventStore {
-            client,
-            table: table.into(),
-        }
+        EventStore { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -114,10 +111,7 @@ impl EventStore {
                 event: event.clone(),
             })
             .collect();
-        let conflict = || EventStoreError::Conflict {
-            order_id: order_id.to_owned(),
-            expected_version,
-        };
+        let conflict = || EventStoreError::Conflict { order_id: order_id.to_owned(), expected_version };
         const FREE: &str = "attribute_not_exists(orderId)";
         match recorded.as_slice() {
             [] => {}
@@ -131,9 +125,7 @@ impl EventStore {
                     .send()
                     .await
                     .map_err(|e| {
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception())
-                        {
+                        if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
                             conflict()
                         } else {
                             DynamoError::new("PutItem", &self.table, e).into()
@@ -251,15 +243,9 @@ impl EventStore {
             .send()
             .await
             .map_err(|e| DynamoError::new("Query", &self.table, e))?;
-        page.items()
-            .first()
-            .map(|item| get_n(item, "sequence"))
-            .transpose()
-            .map_err(|e| EventStoreError::Corrupt {
-                order_id: order_id.to_owned(),
-                sequence: None,
-                source: e.into(),
-            })
+        page.items().first().map(|item| get_n(item, "sequence")).transpose().map_err(|e| {
+            EventStoreError::Corrupt { order_id: order_id.to_owned(), sequence: None, source: e.into() }
+        })
     }
 
     pub async fn exists(&self, order_id: &str) -> Result<bool, EventStoreError> {
@@ -308,10 +294,7 @@ mod tests {
                 Some(v) => item.insert(name.to_owned(), v),
                 None => item.remove(name),
             };
-            assert!(
-                matches!(event_from_item(&item), Err(EventRecordError::Attribute(_))),
-                "{name}"
-            );
+            assert!(matches!(event_from_item(&item), Err(EventRecordError::Attribute(_))), "{name}");
         }
     }
 
@@ -321,9 +304,7 @@ mod tests {
         item.insert("eventType".into(), s("OrderLevitated"));
         assert_eq!(
             event_from_item(&item),
-            Err(EventRecordError::Event(EventDecodeError::UnknownType(
-                "OrderLevitated".into()
-            )))
+            Err(EventRecordError::Event(EventDecodeError::UnknownType("OrderLevitated".into())))
         );
     }
 }

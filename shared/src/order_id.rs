@@ -23,10 +23,7 @@ pub fn validate_order_id(id: &str) -> Result<(), InvalidOrderId> {
     if !id.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return err("it must start with a letter or digit");
     }
-    if !id
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         return err("only letters, digits, '-' and '_' are allowed");
     }
     Ok(())
@@ -38,29 +35,14 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_ids() {
-        for id in [
-            "o-1",
-            "ORD_2026_000123",
-            "7f3c2a9e-1b2c-4d5e-8f90-1234567890ab",
-            &"a".repeat(64),
-        ] {
+        for id in ["o-1", "ORD_2026_000123", "7f3c2a9e-1b2c-4d5e-8f90-1234567890ab", &"a".repeat(64)] {
             assert_eq!(validate_order_id(id), Ok(()), "{id}");
         }
     }
 
     #[test]
     fn refuses_path_tricks_and_oversized_ids() {
-        for id in [
-            "",
-            "../etc",
-            "a/b",
-            "a%2Fb",
-            "-lead",
-            "a b",
-            "é",
-            "a\0",
-            &"a".repeat(65),
-        ] {
+        for id in ["", "../etc", "a/b", "a%2Fb", "-lead", "a b", "é", "a\0", &"a".repeat(65)] {
             assert!(validate_order_id(id).is_err(), "{id:?}");
         }
     }

@@ -84,10 +84,7 @@ impl OrderRepository {
     /// the newest snapshot is usable. `None` when the order has no events.
     pub async fn load(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
         let latest = self.snapshots.latest_usable(order_id).await?;
-        let mut cost = LoadCost {
-            unusable_snapshots: latest.skipped.len() as u32,
-            ..LoadCost::default()
-        };
+        let mut cost = LoadCost { unusable_snapshots: latest.skipped.len() as u32, ..LoadCost::default() };
         cost.read(latest.cost);
         if let Some(first) = latest.skipped.first() {
             cost.fallback = Some(format!("snapshot {:?} unusable: {}", first.version, first.reason));
@@ -97,10 +94,7 @@ impl OrderRepository {
         };
         // Read from the snapshot's own last event: one extra item proves the history the
         // snapshot was folded from is still the stored one.
-        let (events, read) = self
-            .events
-            .read_from(order_id, snapshot.last_event_sequence)
-            .await?;
+        let (events, read) = self.events.read_from(order_id, snapshot.last_event_sequence).await?;
         cost.read(read);
         let anchored = events.first().is_some_and(|first| {
             first.sequence == snapshot.last_event_sequence
@@ -110,10 +104,7 @@ impl OrderRepository {
         let folded = if anchored {
             order.apply_all(&events[1..]).map_err(|e| e.to_string())
         } else {
-            Err(format!(
-                "event {} is not the one it was folded from",
-                snapshot.last_event_sequence
-            ))
+            Err(format!("event {} is not the one it was folded from", snapshot.last_event_sequence))
         };
         match folded {
             Ok(()) => {
@@ -121,22 +112,15 @@ impl OrderRepository {
                 cost.snapshot_version = Some(snapshot.version);
                 cost.events_replayed = tail as u64;
                 cost.fallback = None;
-                debug!(
-                    order_id,
-                    snapshot = snapshot.version,
-                    tail,
-                    "loaded from snapshot"
-                );
+                debug!(order_id, snapshot = snapshot.version, tail, "loaded from snapshot");
                 Ok(Some(Loaded { order, cost }))
             }
             Err(error) => {
                 // The snapshot does not line up with the stored events: trust the events.
                 warn!(order_id, snapshot = snapshot.version, %error, "snapshot does not fit the stored events; replaying");
                 cost.unusable_snapshots += 1;
-                cost.fallback = Some(format!(
-                    "snapshot {} does not fit the stored events: {error}",
-                    snapshot.version
-                ));
+                cost.fallback =
+                    Some(format!("snapshot {} does not fit the stored events: {error}", snapshot.version));
                 self.replay_into(order_id, cost).await
             }
         }
@@ -157,10 +141,8 @@ impl OrderRepository {
         if events.is_empty() {
             return Ok(None);
         }
-        let order = Order::replay(order_id, &events).map_err(|source| RepositoryError::Fold {
-            order_id: order_id.to_owned(),
-            source,
-        })?;
+        let order = Order::replay(order_id, &events)
+            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
         cost.events_replayed = events.len() as u64;
         Ok(Some(Loaded { order, cost }))
     }
@@ -173,10 +155,7 @@ impl OrderRepository {
         events: &[OrderEvent],
         now: i64,
     ) -> Result<Vec<RecordedEvent>, RepositoryError> {
-        Ok(self
-            .events
-            .append(order_id, expected_version, events, now)
-            .await?)
+        Ok(self.events.append(order_id, expected_version, events, now).await?)
     }
 
     /// Load, decide, append: how the order service changes an order. A `Create` on an order
@@ -197,10 +176,7 @@ impl OrderRepository {
         let mut order = order;
         order
             .apply_all(&recorded)
-            .map_err(|source| RepositoryError::Fold {
-                order_id: order_id.to_owned(),
-                source,
-            })?;
+            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
         Ok(order)
     }
 }

@@ -82,15 +82,9 @@ impl SnapshotFacts {
 #[serde(tag = "trigger", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Trigger {
     #[serde(rename_all = "camelCase")]
-    EventCountReached {
-        events_since_snapshot: u64,
-        threshold: u64,
-    },
+    EventCountReached { events_since_snapshot: u64, threshold: u64 },
     #[serde(rename_all = "camelCase")]
-    IntervalElapsed {
-        hours_since_snapshot: u64,
-        interval_hours: u64,
-    },
+    IntervalElapsed { hours_since_snapshot: u64, interval_hours: u64 },
     #[serde(rename_all = "camelCase")]
     FirstSnapshotMinEvents { events: u64, min_events: u64 },
 }
@@ -98,23 +92,11 @@ pub enum Trigger {
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Trigger::EventCountReached {
-                events_since_snapshot,
-                threshold,
-            } => {
-                write!(
-                    f,
-                    "{events_since_snapshot} events since the last snapshot (threshold {threshold})"
-                )
+            Trigger::EventCountReached { events_since_snapshot, threshold } => {
+                write!(f, "{events_since_snapshot} events since the last snapshot (threshold {threshold})")
             }
-            Trigger::IntervalElapsed {
-                hours_since_snapshot,
-                interval_hours,
-            } => {
-                write!(
-                    f,
-                    "{hours_since_snapshot} h since the last snapshot (interval {interval_hours} h)"
-                )
+            Trigger::IntervalElapsed { hours_since_snapshot, interval_hours } => {
+                write!(f, "{hours_since_snapshot} h since the last snapshot (interval {interval_hours} h)")
             }
             Trigger::FirstSnapshotMinEvents { events, min_events } => {
                 write!(f, "first snapshot: {events} events (minimum {min_events})")
@@ -163,11 +145,7 @@ pub fn should_snapshot(
 
 pub fn decide(order: &Order, facts: &SnapshotFacts, settings: &SnapshotSettings) -> Decision {
     let (strategy, rule) = strategy_for(order, settings);
-    Decision {
-        strategy,
-        rule,
-        trigger: should_snapshot(strategy, facts, settings),
-    }
+    Decision { strategy, rule, trigger: should_snapshot(strategy, facts, settings) }
 }
 
 /// Seed defect 1 fixed: fire when the events since the last snapshot reach the threshold,
@@ -239,21 +217,12 @@ mod tests {
     #[test]
     fn event_count_fires_at_the_threshold_and_not_before() {
         let s = settings();
-        assert_eq!(
-            should_snapshot(StrategyKind::EventCount, &facts(9, 0, None), &s),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::EventCount, &facts(9, 0, None), &s), None);
         assert_eq!(
             should_snapshot(StrategyKind::EventCount, &facts(10, 0, None), &s),
-            Some(Trigger::EventCountReached {
-                events_since_snapshot: 10,
-                threshold: 10
-            })
+            Some(Trigger::EventCountReached { events_since_snapshot: 10, threshold: 10 })
         );
-        assert_eq!(
-            should_snapshot(StrategyKind::EventCount, &facts(19, 10, Some(1)), &s),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::EventCount, &facts(19, 10, Some(1)), &s), None);
         assert!(should_snapshot(StrategyKind::EventCount, &facts(20, 10, Some(1)), &s).is_some());
     }
 
@@ -265,48 +234,30 @@ mod tests {
         assert_ne!(jumped.last_sequence % settings().event_count_threshold, 0);
         assert_eq!(
             should_snapshot(StrategyKind::EventCount, &jumped, &settings()),
-            Some(Trigger::EventCountReached {
-                events_since_snapshot: 12,
-                threshold: 10
-            })
+            Some(Trigger::EventCountReached { events_since_snapshot: 12, threshold: 10 })
         );
         // and after a snapshot at 12, the next fires at 22, not 20
-        assert_eq!(
-            should_snapshot(StrategyKind::EventCount, &facts(20, 12, Some(0)), &settings()),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::EventCount, &facts(20, 12, Some(0)), &settings()), None);
         assert!(should_snapshot(StrategyKind::EventCount, &facts(22, 12, Some(0)), &settings()).is_some());
     }
 
     #[test]
     fn time_based_fires_when_the_interval_has_elapsed() {
         let s = settings();
-        assert_eq!(
-            should_snapshot(StrategyKind::TimeBased, &facts(30, 10, Some(23)), &s),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::TimeBased, &facts(30, 10, Some(23)), &s), None);
         assert_eq!(
             should_snapshot(StrategyKind::TimeBased, &facts(11, 10, Some(24)), &s),
-            Some(Trigger::IntervalElapsed {
-                hours_since_snapshot: 24,
-                interval_hours: 24
-            })
+            Some(Trigger::IntervalElapsed { hours_since_snapshot: 24, interval_hours: 24 })
         );
     }
 
     #[test]
     fn time_based_without_any_snapshot_waits_for_five_events() {
         let s = settings();
-        assert_eq!(
-            should_snapshot(StrategyKind::TimeBased, &facts(4, 0, None), &s),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::TimeBased, &facts(4, 0, None), &s), None);
         assert_eq!(
             should_snapshot(StrategyKind::TimeBased, &facts(5, 0, None), &s),
-            Some(Trigger::FirstSnapshotMinEvents {
-                events: 5,
-                min_events: 5
-            })
+            Some(Trigger::FirstSnapshotMinEvents { events: 5, min_events: 5 })
         );
     }
 
@@ -318,10 +269,7 @@ mod tests {
         for last in 6..40 {
             // then, with the real snapshot time passed, nothing fires within the interval
             // (the seed passed none and its `eventCount >= 5` fallback fired every time)
-            assert_eq!(
-                should_snapshot(StrategyKind::TimeBased, &facts(last, 5, Some(1)), &s),
-                None
-            );
+            assert_eq!(should_snapshot(StrategyKind::TimeBased, &facts(last, 5, Some(1)), &s), None);
         }
     }
 
@@ -343,82 +291,43 @@ mod tests {
             should_snapshot(StrategyKind::Hybrid, &facts(12, 10, Some(30)), &s),
             Some(Trigger::IntervalElapsed { .. })
         ));
-        assert_eq!(
-            should_snapshot(StrategyKind::Hybrid, &facts(12, 10, Some(1)), &s),
-            None
-        );
+        assert_eq!(should_snapshot(StrategyKind::Hybrid, &facts(12, 10, Some(1)), &s), None);
     }
 
     #[test]
     fn nothing_new_since_the_snapshot_never_fires() {
         let s = settings();
-        for kind in [
-            StrategyKind::EventCount,
-            StrategyKind::TimeBased,
-            StrategyKind::Hybrid,
-        ] {
-            assert_eq!(
-                should_snapshot(kind, &facts(50, 50, Some(1000)), &s),
-                None,
-                "{kind}"
-            );
+        for kind in [StrategyKind::EventCount, StrategyKind::TimeBased, StrategyKind::Hybrid] {
+            assert_eq!(should_snapshot(kind, &facts(50, 50, Some(1000)), &s), None, "{kind}");
         }
     }
 
     #[test]
     fn rule_1_more_than_ten_items_gets_hybrid() {
-        let s = SnapshotSettings {
-            default_strategy: StrategyKind::TimeBased,
-            ..settings()
-        };
-        assert_eq!(
-            strategy_for(&order_with(11, 100), &s),
-            (StrategyKind::Hybrid, Rule::LargeOrder)
-        );
-        assert_eq!(
-            strategy_for(&order_with(10, 100), &s),
-            (StrategyKind::TimeBased, Rule::Default)
-        );
+        let s = SnapshotSettings { default_strategy: StrategyKind::TimeBased, ..settings() };
+        assert_eq!(strategy_for(&order_with(11, 100), &s), (StrategyKind::Hybrid, Rule::LargeOrder));
+        assert_eq!(strategy_for(&order_with(10, 100), &s), (StrategyKind::TimeBased, Rule::Default));
     }
 
     #[test]
     fn rule_2_total_above_1000_gets_event_count() {
-        let s = SnapshotSettings {
-            default_strategy: StrategyKind::TimeBased,
-            ..settings()
-        };
+        let s = SnapshotSettings { default_strategy: StrategyKind::TimeBased, ..settings() };
         // 2 × 500.01 = 1000.02 > 1000
-        assert_eq!(
-            strategy_for(&order_with(2, 50_001), &s),
-            (StrategyKind::EventCount, Rule::HighValue)
-        );
+        assert_eq!(strategy_for(&order_with(2, 50_001), &s), (StrategyKind::EventCount, Rule::HighValue));
         // exactly 1000.00 is not above 1000
-        assert_eq!(
-            strategy_for(&order_with(2, 50_000), &s),
-            (StrategyKind::TimeBased, Rule::Default)
-        );
+        assert_eq!(strategy_for(&order_with(2, 50_000), &s), (StrategyKind::TimeBased, Rule::Default));
     }
 
     #[test]
     fn rule_1_wins_over_rule_2() {
         let order = order_with(11, 1_000_000);
-        assert_eq!(
-            strategy_for(&order, &settings()),
-            (StrategyKind::Hybrid, Rule::LargeOrder)
-        );
+        assert_eq!(strategy_for(&order, &settings()), (StrategyKind::Hybrid, Rule::LargeOrder));
     }
 
     #[test]
     fn default_strategy_comes_from_settings() {
-        for kind in [
-            StrategyKind::EventCount,
-            StrategyKind::TimeBased,
-            StrategyKind::Hybrid,
-        ] {
-            let s = SnapshotSettings {
-                default_strategy: kind,
-                ..settings()
-            };
+        for kind in [StrategyKind::EventCount, StrategyKind::TimeBased, StrategyKind::Hybrid] {
+            let s = SnapshotSettings { default_strategy: kind, ..settings() };
             assert_eq!(strategy_for(&order_with(1, 100), &s), (kind, Rule::Default));
         }
     }

@@ -23,10 +23,7 @@ async fn appends_single_and_multi_event_batches_and_reads_them_back_in_order() {
     assert_eq!(first.len(), 1);
     assert_eq!(rest.len(), events.len() - 1);
     let (read, cost) = store.read_from("o-1", 1).await.unwrap();
-    assert_eq!(
-        read.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        (1..=14).collect::<Vec<_>>()
-    );
+    assert_eq!(read.iter().map(|e| e.sequence).collect::<Vec<_>>(), (1..=14).collect::<Vec<_>>());
     assert_eq!(read.iter().map(|e| e.event.clone()).collect::<Vec<_>>(), events);
     assert_eq!(read[0], first[0]);
     assert_eq!(cost.round_trips, 1);
@@ -34,10 +31,7 @@ async fn appends_single_and_multi_event_batches_and_reads_them_back_in_order() {
     let (tail, _) = store.read_from("o-1", 10).await.unwrap();
     assert_eq!(tail.first().map(|e| e.sequence), Some(10));
     let (range, _) = store.read_range("o-1", 3, Some(5)).await.unwrap();
-    assert_eq!(
-        range.iter().map(|e| e.sequence).collect::<Vec<_>>(),
-        vec![3, 4, 5]
-    );
+    assert_eq!(range.iter().map(|e| e.sequence).collect::<Vec<_>>(), vec![3, 4, 5]);
 }
 
 #[tokio::test]
@@ -46,26 +40,17 @@ async fn last_sequence_and_exists() {
     let store = t.event_store();
     assert_eq!(store.last_sequence("o-1").await.unwrap(), None);
     assert!(!store.exists("o-1").await.unwrap());
-    store
-        .append("o-1", 0, &one_of_each_event()[..3], NOW)
-        .await
-        .unwrap();
+    store.append("o-1", 0, &one_of_each_event()[..3], NOW).await.unwrap();
     assert_eq!(store.last_sequence("o-1").await.unwrap(), Some(3));
     assert!(store.exists("o-1").await.unwrap());
-    assert!(
-        !store.exists("o-2").await.unwrap(),
-        "another order is not affected"
-    );
+    assert!(!store.exists("o-2").await.unwrap(), "another order is not affected");
 }
 
 #[tokio::test]
 async fn concurrent_single_appends_to_one_order_exactly_one_wins() {
     let t = TestTables::new().await;
     let store = t.event_store();
-    store
-        .append("o-1", 0, &one_of_each_event()[..1], NOW)
-        .await
-        .unwrap();
+    store.append("o-1", 0, &one_of_each_event()[..1], NOW).await.unwrap();
 
     let writers: Vec<_> = (0..8)
         .map(|i| {
@@ -85,10 +70,7 @@ async fn concurrent_single_appends_to_one_order_exactly_one_wins() {
     for writer in writers {
         match writer.await.unwrap() {
             Ok(_) => wins += 1,
-            Err(EventStoreError::Conflict {
-                order_id,
-                expected_version,
-            }) => {
+            Err(EventStoreError::Conflict { order_id, expected_version }) => {
                 assert_eq!((order_id.as_str(), expected_version), ("o-1", 1));
             }
             Err(other) => panic!("unexpected error: {other}"),
@@ -102,10 +84,7 @@ async fn concurrent_single_appends_to_one_order_exactly_one_wins() {
 async fn concurrent_multi_event_appends_one_wins_and_the_loser_writes_nothing() {
     let t = TestTables::new().await;
     let store = t.event_store();
-    store
-        .append("o-1", 0, &one_of_each_event()[..1], NOW)
-        .await
-        .unwrap();
+    store.append("o-1", 0, &one_of_each_event()[..1], NOW).await.unwrap();
     let batch = |tag: &str| -> Vec<OrderEvent> {
         (0..3)
             .map(|i| OrderEvent::ItemAdded {
@@ -117,10 +96,7 @@ async fn concurrent_multi_event_appends_one_wins_and_the_loser_writes_nothing() 
             .collect()
     };
     let (batch_a, batch_b) = (batch("a"), batch("b"));
-    let (a, b) = tokio::join!(
-        store.append("o-1", 1, &batch_a, NOW),
-        store.append("o-1", 1, &batch_b, NOW)
-    );
+    let (a, b) = tokio::join!(store.append("o-1", 1, &batch_a, NOW), store.append("o-1", 1, &batch_b, NOW));
     assert!(a.is_ok() != b.is_ok(), "exactly one wins: {a:?} / {b:?}");
     let loser = if a.is_err() { a } else { b };
     assert!(matches!(loser, Err(EventStoreError::Conflict { .. })));
@@ -133,45 +109,18 @@ async fn concurrent_multi_event_appends_one_wins_and_the_loser_writes_nothing() 
             other => panic!("{other:?}"),
         })
         .collect();
-    assert!(
-        tags.iter().all(|t| t == &tags[0]),
-        "the winner's events only: {tags:?}"
-    );
+    assert!(tags.iter().all(|t| t == &tags[0]), "the winner's events only: {tags:?}");
 }
 
 #[tokio::test]
 async fn an_append_at_a_stale_version_conflicts() {
     let t = TestTables::new().await;
     let store = t.event_store();
-    store
-        .append("o-1", 0, &one_of_each_event()[..2], NOW)
-        .await
-        .unwrap();
+    store.append("o-1", 0, &one_of_each_event()[..2], NOW).await.unwrap();
     let err = store.append("o-1", 1, &[confirmed()], NOW).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EventStoreError::Conflict {
-                expected_version: 1,
-                ..
-            }
-        ),
-        "{err}"
-    );
-    let err = store
-        .append("o-1", 0, &one_of_each_event()[..2], NOW)
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            EventStoreError::Conflict {
-                expected_version: 0,
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(err, EventStoreError::Conflict { expected_version: 1, .. }), "{err}");
+    let err = store.append("o-1", 0, &one_of_each_event()[..2], NOW).await.unwrap_err();
+    assert!(matches!(err, EventStoreError::Conflict { expected_version: 0, .. }), "{err}");
     assert_eq!(store.last_sequence("o-1").await.unwrap(), Some(2));
 }
 
@@ -194,10 +143,7 @@ async fn invalid_order_ids_are_refused() {
             store.append(id, 0, &[confirmed()], NOW).await,
             Err(EventStoreError::InvalidOrderId(_))
         ));
-        assert!(matches!(
-            store.read_from(id, 1).await,
-            Err(EventStoreError::InvalidOrderId(_))
-        ));
+        assert!(matches!(store.read_from(id, 1).await, Err(EventStoreError::InvalidOrderId(_))));
     }
 }
 
@@ -232,26 +178,12 @@ async fn a_read_spans_several_1mb_pages() {
 async fn a_corrupt_stored_event_is_a_clear_error_naming_it() {
     let t = TestTables::new().await;
     let store = t.event_store();
-    store
-        .append("o-1", 0, &one_of_each_event()[..2], NOW)
-        .await
-        .unwrap();
+    store.append("o-1", 0, &one_of_each_event()[..2], NOW).await.unwrap();
     let mut item = shared::event_store::event_to_item(&recorded("o-1", 3, confirmed()));
-    item.insert(
-        "eventType".into(),
-        aws_sdk_dynamodb::types::AttributeValue::S("Teleported".into()),
-    );
-    t.client
-        .put_item()
-        .table_name(&t.events_table)
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    item.insert("eventType".into(), aws_sdk_dynamodb::types::AttributeValue::S("Teleported".into()));
+    t.client.put_item().table_name(&t.events_table).set_item(Some(item)).send().await.unwrap();
     match store.read_from("o-1", 1).await {
-        Err(EventStoreError::Corrupt {
-            order_id, sequence, ..
-        }) => {
+        Err(EventStoreError::Corrupt { order_id, sequence, .. }) => {
             assert_eq!((order_id.as_str(), sequence), ("o-1", Some(3)));
         }
         other => panic!("expected Corrupt, got {other:?}"),

@@ -13,33 +13,22 @@ async fn commands_append_events_and_loads_see_them() {
     let t = TestTables::new().await;
     let repo = t.repository();
     let commands = vec![
-        OrderCommand::Create {
-            customer_id: "c-9".into(),
-            currency: "EUR".into(),
-        },
+        OrderCommand::Create { customer_id: "c-9".into(), currency: "EUR".into() },
         OrderCommand::AddItem {
             sku: "A".into(),
             name: "Kettle".into(),
             quantity: 2,
             unit_price: Money::from_minor(4999),
         },
-        OrderCommand::SetShippingAddress {
-            address: sample_address(),
-        },
+        OrderCommand::SetShippingAddress { address: sample_address() },
         OrderCommand::AuthorizePayment {
             payment_id: "p1".into(),
             amount: Money::from_minor(9998),
             method: "card".into(),
         },
         OrderCommand::Confirm,
-        OrderCommand::CapturePayment {
-            payment_id: "p1".into(),
-            amount: Money::from_minor(9998),
-        },
-        OrderCommand::Ship {
-            carrier: "UPS".into(),
-            tracking_number: "1Z".into(),
-        },
+        OrderCommand::CapturePayment { payment_id: "p1".into(), amount: Money::from_minor(9998) },
+        OrderCommand::Ship { carrier: "UPS".into(), tracking_number: "1Z".into() },
     ];
     let mut last = None;
     for (i, command) in commands.into_iter().enumerate() {
@@ -58,28 +47,15 @@ async fn commands_append_events_and_loads_see_them() {
 async fn a_rejected_command_appends_nothing() {
     let t = TestTables::new().await;
     let repo = t.repository();
-    repo.execute(
-        "o-1",
-        OrderCommand::Create {
-            customer_id: "c".into(),
-            currency: "EUR".into(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
+    repo.execute("o-1", OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() }, NOW)
+        .await
+        .unwrap();
     let err = repo.execute("o-1", OrderCommand::Deliver, NOW).await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            RepositoryError::Rejected(DomainError::InvalidStatus(OrderStatus::Pending))
-        ),
+        matches!(err, RepositoryError::Rejected(DomainError::InvalidStatus(OrderStatus::Pending))),
         "{err}"
     );
-    let err = repo
-        .execute("ghost", OrderCommand::Confirm, NOW)
-        .await
-        .unwrap_err();
+    let err = repo.execute("ghost", OrderCommand::Confirm, NOW).await.unwrap_err();
     assert!(matches!(err, RepositoryError::NotFound(_)), "{err}");
     assert_eq!(repo.events().last_sequence("o-1").await.unwrap(), Some(1));
 }
@@ -88,16 +64,9 @@ async fn a_rejected_command_appends_nothing() {
 async fn a_save_from_a_stale_load_conflicts() {
     let t = TestTables::new().await;
     let repo = t.repository();
-    repo.execute(
-        "o-1",
-        OrderCommand::Create {
-            customer_id: "c".into(),
-            currency: "EUR".into(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
+    repo.execute("o-1", OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() }, NOW)
+        .await
+        .unwrap();
     let stale = repo.load("o-1").await.unwrap().unwrap().order;
     let add = |sku: &str| OrderCommand::AddItem {
         sku: sku.into(),
@@ -109,13 +78,7 @@ async fn a_save_from_a_stale_load_conflicts() {
     let events = stale.decide(add("stale")).unwrap();
     let err = repo.save("o-1", stale.version, &events, NOW).await.unwrap_err();
     assert!(
-        matches!(
-            err,
-            RepositoryError::Events(EventStoreError::Conflict {
-                expected_version: 1,
-                ..
-            })
-        ),
+        matches!(err, RepositoryError::Events(EventStoreError::Conflict { expected_version: 1, .. })),
         "{err}"
     );
 }

@@ -96,10 +96,7 @@ async fn list_pages_newest_first_without_state_and_delete_removes_one() {
     store.delete("o-1", 7).await.unwrap();
     assert!(store.get("o-1", 7).await.unwrap().is_none());
     let err = store.delete("o-1", 7).await.unwrap_err();
-    assert!(
-        matches!(err, SnapshotStoreError::NotFound { version: 7, .. }),
-        "{err}"
-    );
+    assert!(matches!(err, SnapshotStoreError::NotFound { version: 7, .. }), "{err}");
     assert_eq!(store.list("o-1", 100, None).await.unwrap().snapshots.len(), 24);
 }
 
@@ -129,14 +126,7 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
 
     // given the newest snapshot tampered with and the one before from an older state schema
-    corrupt(
-        &t,
-        "o-1",
-        30,
-        "state",
-        AttributeValue::B(b"{\"id\":\"o-1\"}".to_vec().into()),
-    )
-    .await;
+    corrupt(&t, "o-1", 30, "state", AttributeValue::B(b"{\"id\":\"o-1\"}".to_vec().into())).await;
     let old_schema = AttributeValue::N((STATE_SCHEMA_VERSION - 1).to_string());
     t.client
         .update_item()
@@ -158,30 +148,16 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     assert_eq!(loaded.cost.unusable_snapshots, 2);
     assert_eq!(loaded.cost.events_replayed, 25);
     let latest = repo.snapshots().latest_usable("o-1").await.unwrap();
-    assert!(matches!(
-        latest.skipped[0].reason,
-        Unusable::ChecksumMismatch { .. }
-    ));
+    assert!(matches!(latest.skipped[0].reason, Unusable::ChecksumMismatch { .. }));
     assert!(matches!(latest.skipped[1].reason, Unusable::StateSchema { .. }));
 
     // and with every snapshot unusable the load is a full replay, with the reason
-    corrupt(
-        &t,
-        "o-1",
-        10,
-        "lastEventSequence",
-        AttributeValue::S("ten".into()),
-    )
-    .await;
+    corrupt(&t, "o-1", 10, "lastEventSequence", AttributeValue::S("ten".into())).await;
     let loaded = repo.load("o-1").await.unwrap().unwrap();
     assert_eq!(loaded.order, replay.order);
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.events_replayed, 35);
-    assert!(
-        loaded.cost.fallback.as_deref().unwrap().contains("unusable"),
-        "{:?}",
-        loaded.cost.fallback
-    );
+    assert!(loaded.cost.fallback.as_deref().unwrap().contains("unusable"), "{:?}", loaded.cost.fallback);
 }
 
 #[tokio::test]
@@ -213,10 +189,7 @@ async fn a_load_from_a_snapshot_reads_the_tail_only_in_two_round_trips() {
     assert_eq!(loaded.cost.snapshot_version, Some(495));
     assert_eq!(loaded.cost.events_replayed, 5);
     assert_eq!(loaded.cost.round_trips, 2);
-    assert_eq!(
-        loaded.cost.items_read, 7,
-        "one snapshot, its last event as anchor, five new events"
-    );
+    assert_eq!(loaded.cost.items_read, 7, "one snapshot, its last event as anchor, five new events");
     assert_eq!(replay.cost.events_replayed, 500);
     assert!(replay.cost.bytes_read > loaded.cost.bytes_read * 10);
 }
@@ -237,10 +210,7 @@ async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
     repo.snapshots().put(&snapshot_at(&events, 10)).await.unwrap();
     let rewritten: Vec<_> = events
         .iter()
-        .map(|e| RecordedEvent {
-            event_id: format!("other-{}", e.sequence),
-            ..e.clone()
-        })
+        .map(|e| RecordedEvent { event_id: format!("other-{}", e.sequence), ..e.clone() })
         .collect();
     bulk_insert_events(&t.client, &t.events_table, &rewritten).await;
     let loaded = repo.load("o-1").await.unwrap().unwrap();

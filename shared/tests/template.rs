@@ -6,7 +6,8 @@ use shared::tables::{EVENTS, SNAPSHOTS, TableDef};
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).expect("read template.yaml")).expect("parse template.yaml")
+    serde_yaml::from_str(&std::fs::read_to_string(path).expect("read template.yaml"))
+        .expect("parse template.yaml")
 }
 
 fn key(properties: &Value, kind: &str) -> (String, String) {

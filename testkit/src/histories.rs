@@ -19,10 +19,7 @@ fn amount() -> impl Strategy<Value = Money> {
 
 pub fn arb_event() -> impl Strategy<Value = OrderEvent> {
     prop_oneof![
-        Just(OrderEvent::OrderCreated {
-            customer_id: "c-1".into(),
-            currency: "EUR".into()
-        }),
+        Just(OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }),
         (sku(), 1u32..20, amount()).prop_map(|(sku, quantity, unit_price)| OrderEvent::ItemAdded {
             name: format!("Product {sku}"),
             sku,
@@ -31,9 +28,7 @@ pub fn arb_event() -> impl Strategy<Value = OrderEvent> {
         }),
         sku().prop_map(|sku| OrderEvent::ItemRemoved { sku }),
         (sku(), 0u32..20).prop_map(|(sku, quantity)| OrderEvent::ItemQuantityChanged { sku, quantity }),
-        Just(OrderEvent::ShippingAddressSet {
-            address: sample_address()
-        }),
+        Just(OrderEvent::ShippingAddressSet { address: sample_address() }),
         (payment(), amount()).prop_map(|(payment_id, amount)| OrderEvent::PaymentAuthorized {
             payment_id,
             amount,
@@ -47,21 +42,12 @@ pub fn arb_event() -> impl Strategy<Value = OrderEvent> {
             reason: "refund".into(),
         }),
         Just(OrderEvent::OrderConfirmed {}),
-        Just(OrderEvent::OrderShipped {
-            carrier: "DHL".into(),
-            tracking_number: "T-1".into()
-        }),
-        prop::option::of(Just("Hub".to_owned())).prop_map(|location| OrderEvent::ShippingUpdated {
-            status: "in transit".into(),
-            location
-        }),
+        Just(OrderEvent::OrderShipped { carrier: "DHL".into(), tracking_number: "T-1".into() }),
+        prop::option::of(Just("Hub".to_owned()))
+            .prop_map(|location| OrderEvent::ShippingUpdated { status: "in transit".into(), location }),
         Just(OrderEvent::OrderDelivered {}),
-        Just(OrderEvent::OrderCancelled {
-            reason: "changed mind".into()
-        }),
-        Just(OrderEvent::OrderReturned {
-            reason: "too small".into()
-        }),
+        Just(OrderEvent::OrderCancelled { reason: "changed mind".into() }),
+        Just(OrderEvent::OrderReturned { reason: "too small".into() }),
     ]
 }
 

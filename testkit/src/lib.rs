@@ -54,20 +54,9 @@ impl TestTables {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
         let events_table = format!("events-{suffix}");
         let snapshots_table = format!("snapshots-{suffix}");
-        tables::EVENTS
-            .create(&client, &events_table)
-            .await
-            .expect("create events table");
-        tables::SNAPSHOTS
-            .create(&client, &snapshots_table)
-            .await
-            .expect("create snapshots table");
-        TestTables {
-            client,
-            events_table,
-            snapshots_table,
-            endpoint: server.endpoint(),
-        }
+        tables::EVENTS.create(&client, &events_table).await.expect("create events table");
+        tables::SNAPSHOTS.create(&client, &snapshots_table).await.expect("create snapshots table");
+        TestTables { client, events_table, snapshots_table, endpoint: server.endpoint() }
     }
 
     pub fn event_store(&self) -> EventStore {
@@ -106,10 +95,7 @@ pub async fn bulk_insert_events(client: &Client, table: &str, events: &[shared::
                 .send()
                 .await
                 .expect("batch write events");
-            requests = out
-                .unprocessed_items
-                .and_then(|mut u| u.remove(table))
-                .unwrap_or_default();
+            requests = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
         }
     }
 }

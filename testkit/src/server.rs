@@ -27,11 +27,16 @@ pub struct LocalDynamo {
 impl LocalDynamo {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> io::Result<Self> {
-        let port = free_port()?;
-        let server = LocalDynamo {
-            port,
-            child: Mutex::new(None),
-        };
+        Self::start_on(free_port()?)
+    }
+
+    /// Starts a server on `port` (refuses a port something else already listens on).
+    pub fn start_on(port: u16) -> io::Result<Self> {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("port {port} is already in use")));
+        }
+        let server = LocalDynamo { port, child: Mutex::new(None) };
         server.restart()?;
         Ok(server)
     }
@@ -79,36 +84,31 @@ fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
     if !path.exists() {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            format!(
-                "{} not found: run `make venv` (make test does it) to install moto",
-                path.display()
-            ),
+            format!("{} not found: run `make venv` (make test does it) to install moto", path.display()),
         ));
     }
     let (tx, rx) = mpsc::channel();
-    std::thread::Builder::new()
-        .name(format!("moto-{port}"))
-        .spawn(move || {
-            let mut command = Command::new(path);
-            command
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-            unsafe {
-                command.pre_exec(|| {
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                        return Err(io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-            let _ = tx.send(command.spawn());
-            loop {
-                std::thread::park();
-            }
-        })?;
+    std::thread::Builder::new().name(format!("moto-{port}")).spawn(move || {
+        let mut command = Command::new(path);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let _ = tx.send(command.spawn());
+        loop {
+            std::thread::park();
+        }
+    })?;
     rx.recv().map_err(|e| io::Error::other(e.to_string()))?
 }
 

@@ -8,56 +8,20 @@ use thiserror::Error;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OrderCommand {
-    Create {
-        customer_id: String,
-        currency: String,
-    },
-    AddItem {
-        sku: String,
-        name: String,
-        quantity: u32,
-        unit_price: Money,
-    },
-    RemoveItem {
-        sku: String,
-    },
-    ChangeQuantity {
-        sku: String,
-        quantity: u32,
-    },
-    SetShippingAddress {
-        address: Address,
-    },
-    AuthorizePayment {
-        payment_id: String,
-        amount: Money,
-        method: String,
-    },
-    CapturePayment {
-        payment_id: String,
-        amount: Money,
-    },
-    RefundPayment {
-        payment_id: String,
-        amount: Money,
-        reason: String,
-    },
+    Create { customer_id: String, currency: String },
+    AddItem { sku: String, name: String, quantity: u32, unit_price: Money },
+    RemoveItem { sku: String },
+    ChangeQuantity { sku: String, quantity: u32 },
+    SetShippingAddress { address: Address },
+    AuthorizePayment { payment_id: String, amount: Money, method: String },
+    CapturePayment { payment_id: String, amount: Money },
+    RefundPayment { payment_id: String, amount: Money, reason: String },
     Confirm,
-    Ship {
-        carrier: String,
-        tracking_number: String,
-    },
-    UpdateShipping {
-        status: String,
-        location: Option<String>,
-    },
+    Ship { carrier: String, tracking_number: String },
+    UpdateShipping { status: String, location: Option<String> },
     Deliver,
-    Cancel {
-        reason: String,
-    },
-    Return {
-        reason: String,
-    },
+    Cancel { reason: String },
+    Return { reason: String },
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -81,31 +45,16 @@ impl Order {
         use DomainError as E;
         use OrderStatus as S;
         let require = |allowed: &[OrderStatus]| {
-            if allowed.contains(&self.status) {
-                Ok(())
-            } else {
-                Err(E::InvalidStatus(self.status))
-            }
+            if allowed.contains(&self.status) { Ok(()) } else { Err(E::InvalidStatus(self.status)) }
         };
         let non_empty = |s: &str, what: &'static str| {
-            if s.trim().is_empty() {
-                Err(E::Invalid(what))
-            } else {
-                Ok(())
-            }
+            if s.trim().is_empty() { Err(E::Invalid(what)) } else { Ok(()) }
         };
         let positive = |m: Money| {
-            if m > Money::ZERO {
-                Ok(())
-            } else {
-                Err(E::Invalid("amount must be positive"))
-            }
+            if m > Money::ZERO { Ok(()) } else { Err(E::Invalid("amount must be positive")) }
         };
         let event = match command {
-            OrderCommand::Create {
-                customer_id,
-                currency,
-            } => {
+            OrderCommand::Create { customer_id, currency } => {
                 if self.status != S::Draft {
                     return Err(E::AlreadyCreated);
                 }
@@ -113,17 +62,9 @@ impl Order {
                 if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
                     return Err(E::Invalid("currency must be an ISO 4217 code"));
                 }
-                OrderEvent::OrderCreated {
-                    customer_id,
-                    currency,
-                }
+                OrderEvent::OrderCreated { customer_id, currency }
             }
-            OrderCommand::AddItem {
-                sku,
-                name,
-                quantity,
-                unit_price,
-            } => {
+            OrderCommand::AddItem { sku, name, quantity, unit_price } => {
                 require(&[S::Pending])?;
                 non_empty(&sku, "sku is required")?;
                 if quantity == 0 {
@@ -132,12 +73,7 @@ impl Order {
                 if unit_price < Money::ZERO {
                     return Err(E::Invalid("unit price must not be negative"));
                 }
-                OrderEvent::ItemAdded {
-                    sku,
-                    name,
-                    quantity,
-                    unit_price,
-                }
+                OrderEvent::ItemAdded { sku, name, quantity, unit_price }
             }
             OrderCommand::RemoveItem { sku } => {
                 require(&[S::Pending])?;
@@ -154,47 +90,27 @@ impl Order {
                 non_empty(&address.line1, "address line1 is required")?;
                 OrderEvent::ShippingAddressSet { address }
             }
-            OrderCommand::AuthorizePayment {
-                payment_id,
-                amount,
-                method,
-            } => {
+            OrderCommand::AuthorizePayment { payment_id, amount, method } => {
                 require(&[S::Pending, S::Confirmed])?;
                 non_empty(&payment_id, "payment id is required")?;
                 positive(amount)?;
-                OrderEvent::PaymentAuthorized {
-                    payment_id,
-                    amount,
-                    method,
-                }
+                OrderEvent::PaymentAuthorized { payment_id, amount, method }
             }
             OrderCommand::CapturePayment { payment_id, amount } => {
                 positive(amount)?;
-                let p = self
-                    .payment(&payment_id)
-                    .ok_or_else(|| E::UnknownPayment(payment_id.clone()))?;
+                let p = self.payment(&payment_id).ok_or_else(|| E::UnknownPayment(payment_id.clone()))?;
                 if p.captured.checked_add(amount).is_none_or(|c| c > p.authorized) {
                     return Err(E::AmountTooLarge("authorized"));
                 }
                 OrderEvent::PaymentCaptured { payment_id, amount }
             }
-            OrderCommand::RefundPayment {
-                payment_id,
-                amount,
-                reason,
-            } => {
+            OrderCommand::RefundPayment { payment_id, amount, reason } => {
                 positive(amount)?;
-                let p = self
-                    .payment(&payment_id)
-                    .ok_or_else(|| E::UnknownPayment(payment_id.clone()))?;
+                let p = self.payment(&payment_id).ok_or_else(|| E::UnknownPayment(payment_id.clone()))?;
                 if p.refunded.checked_add(amount).is_none_or(|r| r > p.captured) {
                     return Err(E::AmountTooLarge("captured"));
                 }
-                OrderEvent::PaymentRefunded {
-                    payment_id,
-                    amount,
-                    reason,
-                }
+                OrderEvent::PaymentRefunded { payment_id, amount, reason }
             }
             OrderCommand::Confirm => {
                 require(&[S::Pending])?;
@@ -203,18 +119,12 @@ impl Order {
                 }
                 OrderEvent::OrderConfirmed {}
             }
-            OrderCommand::Ship {
-                carrier,
-                tracking_number,
-            } => {
+            OrderCommand::Ship { carrier, tracking_number } => {
                 require(&[S::Confirmed])?;
                 if self.shipping_address.is_none() {
                     return Err(E::Invalid("a shipping address is required to ship"));
                 }
-                OrderEvent::OrderShipped {
-                    carrier,
-                    tracking_number,
-                }
+                OrderEvent::OrderShipped { carrier, tracking_number }
             }
             OrderCommand::UpdateShipping { status, location } => {
                 require(&[S::Shipped])?;
@@ -259,10 +169,7 @@ mod tests {
     #[test]
     fn create_twice_is_refused() {
         let order = created();
-        let again = OrderCommand::Create {
-            customer_id: "c".into(),
-            currency: "EUR".into(),
-        };
+        let again = OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() };
         assert_eq!(order.decide(again), Err(DomainError::AlreadyCreated));
     }
 
@@ -276,10 +183,7 @@ mod tests {
             quantity: 1,
             unit_price: Money::from_minor(1),
         };
-        assert_eq!(
-            order.decide(add),
-            Err(DomainError::InvalidStatus(OrderStatus::Confirmed))
-        );
+        assert_eq!(order.decide(add), Err(DomainError::InvalidStatus(OrderStatus::Confirmed)));
     }
 
     #[test]
@@ -292,30 +196,19 @@ mod tests {
             captured: Money::from_minor(60),
             refunded: Money::ZERO,
         });
-        let capture = |m| OrderCommand::CapturePayment {
-            payment_id: "p".into(),
-            amount: Money::from_minor(m),
-        };
-        assert_eq!(
-            order.decide(capture(41)),
-            Err(DomainError::AmountTooLarge("authorized"))
-        );
+        let capture =
+            |m| OrderCommand::CapturePayment { payment_id: "p".into(), amount: Money::from_minor(m) };
+        assert_eq!(order.decide(capture(41)), Err(DomainError::AmountTooLarge("authorized")));
         assert!(order.decide(capture(40)).is_ok());
     }
 
     #[test]
     fn confirm_needs_items_and_ship_needs_an_address() {
         let order = created();
-        assert!(matches!(
-            order.decide(OrderCommand::Confirm),
-            Err(DomainError::Invalid(_))
-        ));
+        assert!(matches!(order.decide(OrderCommand::Confirm), Err(DomainError::Invalid(_))));
         let mut confirmed = created();
         confirmed.status = OrderStatus::Confirmed;
-        let ship = OrderCommand::Ship {
-            carrier: "UPS".into(),
-            tracking_number: "1Z".into(),
-        };
+        let ship = OrderCommand::Ship { carrier: "UPS".into(), tracking_number: "1Z".into() };
         assert!(matches!(confirmed.decide(ship), Err(DomainError::Invalid(_))));
     }
 }

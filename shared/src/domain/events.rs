@@ -143,10 +143,8 @@ impl OrderEvent {
     /// The JSON text stored in the `payload` attribute.
     pub fn payload_json(&self) -> String {
         let mut tagged = serde_json::to_value(self).expect("order events always serialize");
-        let data = tagged
-            .get_mut("data")
-            .map(serde_json::Value::take)
-            .unwrap_or_else(|| serde_json::json!({}));
+        let data =
+            tagged.get_mut("data").map(serde_json::Value::take).unwrap_or_else(|| serde_json::json!({}));
         data.to_string()
     }
 
@@ -161,10 +159,8 @@ impl OrderEvent {
                 supported: EVENT_SCHEMA_VERSION,
             });
         }
-        let bad = |message: String| EventDecodeError::BadPayload {
-            event_type: event_type.to_owned(),
-            message,
-        };
+        let bad =
+            |message: String| EventDecodeError::BadPayload { event_type: event_type.to_owned(), message };
         let data: serde_json::Value = serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": data }))
             .map_err(|e| bad(e.to_string()))
@@ -190,11 +186,7 @@ mod tests {
     #[test]
     fn every_event_round_trips_through_its_stored_form() {
         let events = crate::domain::testing::one_of_each_event();
-        assert_eq!(
-            events.len(),
-            EVENT_TYPES.len(),
-            "the sample covers the whole catalogue"
-        );
+        assert_eq!(events.len(), EVENT_TYPES.len(), "the sample covers the whole catalogue");
         for event in events {
             let decoded = OrderEvent::decode(event.event_type(), EVENT_SCHEMA_VERSION, &event.payload_json());
             assert_eq!(decoded.as_ref(), Ok(&event), "{}", event.event_type());
@@ -210,10 +202,7 @@ mod tests {
     #[test]
     fn newer_schema_is_refused_rather_than_guessed() {
         let err = OrderEvent::decode("OrderConfirmed", 2, "{}").unwrap_err();
-        assert!(matches!(
-            err,
-            EventDecodeError::UnsupportedSchema { found: 2, .. }
-        ));
+        assert!(matches!(err, EventDecodeError::UnsupportedSchema { found: 2, .. }));
     }
 
     #[test]

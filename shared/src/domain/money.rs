@@ -59,14 +59,8 @@ mod tests {
 
     #[test]
     fn arithmetic_reports_overflow_instead_of_wrapping() {
-        assert_eq!(
-            Money::from_minor(i64::MAX).checked_add(Money::from_minor(1)),
-            None
-        );
+        assert_eq!(Money::from_minor(i64::MAX).checked_add(Money::from_minor(1)), None);
         assert_eq!(Money::from_minor(i64::MAX).checked_mul(2), None);
-        assert_eq!(
-            Money::from_minor(250).checked_mul(4),
-            Some(Money::from_minor(1000))
-        );
+        assert_eq!(Money::from_minor(250).checked_mul(4), Some(Money::from_minor(1000)));
     }
 }

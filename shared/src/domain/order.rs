@@ -90,11 +90,7 @@ pub struct Order {
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FoldError {
     #[error("event {found} does not follow version {version} of order {order_id}")]
-    OutOfSequence {
-        order_id: String,
-        version: u64,
-        found: u64,
-    },
+    OutOfSequence { order_id: String, version: u64, found: u64 },
     #[error("event of order {found} applied to order {order_id}")]
     WrongOrder { order_id: String, found: String },
     #[error("amounts of order {order_id} overflow at event {sequence}")]
@@ -158,10 +154,7 @@ impl Order {
         }
         let mut next = self.clone();
         next.apply_fact(&recorded.event, recorded.occurred_at)
-            .ok_or_else(|| FoldError::Overflow {
-                order_id: self.id.clone(),
-                sequence: recorded.sequence,
-            })?;
+            .ok_or_else(|| FoldError::Overflow { order_id: self.id.clone(), sequence: recorded.sequence })?;
         next.version = recorded.sequence;
         next.last_event_id = Some(recorded.event_id.clone());
         next.updated_at = Some(recorded.occurred_at);
@@ -172,21 +165,13 @@ impl Order {
     /// Applies one fact; `None` only on arithmetic overflow.
     fn apply_fact(&mut self, event: &OrderEvent, at: i64) -> Option<()> {
         match event {
-            OrderEvent::OrderCreated {
-                customer_id,
-                currency,
-            } => {
+            OrderEvent::OrderCreated { customer_id, currency } => {
                 self.customer_id = Some(customer_id.clone());
                 self.currency = Some(currency.clone());
                 self.status = OrderStatus::Pending;
                 self.created_at = Some(at);
             }
-            OrderEvent::ItemAdded {
-                sku,
-                name,
-                quantity,
-                unit_price,
-            } => {
+            OrderEvent::ItemAdded { sku, name, quantity, unit_price } => {
                 match self.items.iter_mut().find(|i| &i.sku == sku) {
                     Some(item) => {
                         item.quantity = item.quantity.checked_add(*quantity)?;
@@ -217,37 +202,30 @@ impl Order {
             OrderEvent::ShippingAddressSet { address } => {
                 self.shipping_address = Some(address.clone());
             }
-            OrderEvent::PaymentAuthorized {
-                payment_id,
-                amount,
-                method,
-            } => match self.payment_mut(payment_id) {
-                Some(p) => p.authorized = p.authorized.checked_add(*amount)?,
-                None => self.payments.push(Payment {
-                    payment_id: payment_id.clone(),
-                    method: method.clone(),
-                    authorized: *amount,
-                    captured: Money::ZERO,
-                    refunded: Money::ZERO,
-                }),
-            },
+            OrderEvent::PaymentAuthorized { payment_id, amount, method } => {
+                match self.payment_mut(payment_id) {
+                    Some(p) => p.authorized = p.authorized.checked_add(*amount)?,
+                    None => self.payments.push(Payment {
+                        payment_id: payment_id.clone(),
+                        method: method.clone(),
+                        authorized: *amount,
+                        captured: Money::ZERO,
+                        refunded: Money::ZERO,
+                    }),
+                }
+            }
             OrderEvent::PaymentCaptured { payment_id, amount } => {
                 if let Some(p) = self.payment_mut(payment_id) {
                     p.captured = p.captured.checked_add(*amount)?;
                 }
             }
-            OrderEvent::PaymentRefunded {
-                payment_id, amount, ..
-            } => {
+            OrderEvent::PaymentRefunded { payment_id, amount, .. } => {
                 if let Some(p) = self.payment_mut(payment_id) {
                     p.refunded = p.refunded.checked_add(*amount)?;
                 }
             }
             OrderEvent::OrderConfirmed {} => self.status = OrderStatus::Confirmed,
-            OrderEvent::OrderShipped {
-                carrier,
-                tracking_number,
-            } => {
+            OrderEvent::OrderShipped { carrier, tracking_number } => {
                 self.status = OrderStatus::Shipped;
                 self.shipment = Some(Shipment {
                     carrier: carrier.clone(),
@@ -259,11 +237,7 @@ impl Order {
             }
             OrderEvent::ShippingUpdated { status, location } => {
                 if let Some(s) = self.shipment.as_mut() {
-                    s.updates.push(ShippingUpdate {
-                        at,
-                        status: status.clone(),
-                        location: location.clone(),
-                    });
+                    s.updates.push(ShippingUpdate { at, status: status.clone(), location: location.clone() });
                 }
             }
             OrderEvent::OrderDelivered {} => {
@@ -295,17 +269,15 @@ impl Order {
     /// Captured minus refunded over all payments.
     pub fn amount_paid(&self) -> Money {
         self.payments.iter().fold(Money::ZERO, |acc, p| {
-            acc.checked_add(p.captured)
-                .and_then(|m| m.checked_sub(p.refunded))
-                .unwrap_or(acc)
+            acc.checked_add(p.captured).and_then(|m| m.checked_sub(p.refunded)).unwrap_or(acc)
         })
     }
 }
 
 fn items_total(items: &[LineItem]) -> Option<Money> {
-    items.iter().try_fold(Money::ZERO, |acc, item| {
-        acc.checked_add(item.unit_price.checked_mul(item.quantity)?)
-    })
+    items
+        .iter()
+        .try_fold(Money::ZERO, |acc, item| acc.checked_add(item.unit_price.checked_mul(item.quantity)?))
 }
 
 #[cfg(test)]
@@ -316,11 +288,8 @@ mod tests {
     #[test]
     fn folding_the_whole_catalogue_gives_the_expected_order() {
         // given one event of each type, in a realistic order
-        let events: Vec<_> = one_of_each_event()
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| event("o-1", i as u64 + 1, e))
-            .collect();
+        let events: Vec<_> =
+            one_of_each_event().into_iter().enumerate().map(|(i, e)| event("o-1", i as u64 + 1, e)).collect();
         // when
         let order = Order::replay("o-1", &events).unwrap();
         // then
@@ -338,30 +307,17 @@ mod tests {
     #[test]
     fn an_event_out_of_sequence_is_refused_and_state_kept() {
         let mut order = Order::empty("o-1");
-        let created = event(
-            "o-1",
-            1,
-            OrderEvent::OrderCreated {
-                customer_id: "c".into(),
-                currency: "EUR".into(),
-            },
-        );
+        let created =
+            event("o-1", 1, OrderEvent::OrderCreated { customer_id: "c".into(), currency: "EUR".into() });
         order.apply(&created).unwrap();
         let before = order.clone();
         let gap = event("o-1", 3, OrderEvent::OrderConfirmed {});
         assert_eq!(
             order.apply(&gap),
-            Err(FoldError::OutOfSequence {
-                order_id: "o-1".into(),
-                version: 1,
-                found: 3
-            })
+            Err(FoldError::OutOfSequence { order_id: "o-1".into(), version: 1, found: 3 })
         );
         assert_eq!(order, before);
-        assert!(matches!(
-            order.apply(&created),
-            Err(FoldError::OutOfSequence { .. })
-        ));
+        assert!(matches!(order.apply(&created), Err(FoldError::OutOfSequence { .. })));
     }
 
     #[test]
@@ -386,10 +342,7 @@ mod tests {
                 },
             )
         };
-        assert!(matches!(
-            order.apply(&huge(1, "a")),
-            Err(FoldError::Overflow { .. })
-        ));
+        assert!(matches!(order.apply(&huge(1, "a")), Err(FoldError::Overflow { .. })));
         assert_eq!(order, Order::empty("o-1"));
     }
 
@@ -406,14 +359,7 @@ mod tests {
                     unit_price: Money::from_minor(100),
                 },
             ),
-            event(
-                "o",
-                2,
-                OrderEvent::ItemQuantityChanged {
-                    sku: "a".into(),
-                    quantity: 0,
-                },
-            ),
+            event("o", 2, OrderEvent::ItemQuantityChanged { sku: "a".into(), quantity: 0 }),
         ];
         let order = Order::replay("o", &events).unwrap();
         assert!(order.items.is_empty());

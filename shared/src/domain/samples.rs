@@ -6,56 +6,33 @@ use super::money::Money;
 /// One event of every type, in an order in which they could really happen.
 pub fn one_of_each_event() -> Vec<OrderEvent> {
     vec![
-        OrderEvent::OrderCreated {
-            customer_id: "c-1".into(),
-            currency: "EUR".into(),
-        },
+        OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() },
         OrderEvent::ItemAdded {
             sku: "SKU-1".into(),
             name: "Espresso cups".into(),
             quantity: 2,
             unit_price: Money::from_minor(1250),
         },
-        OrderEvent::ItemQuantityChanged {
-            sku: "SKU-1".into(),
-            quantity: 3,
-        },
-        OrderEvent::ItemRemoved {
-            sku: "SKU-404".into(),
-        },
-        OrderEvent::ShippingAddressSet {
-            address: sample_address(),
-        },
+        OrderEvent::ItemQuantityChanged { sku: "SKU-1".into(), quantity: 3 },
+        OrderEvent::ItemRemoved { sku: "SKU-404".into() },
+        OrderEvent::ShippingAddressSet { address: sample_address() },
         OrderEvent::PaymentAuthorized {
             payment_id: "pay-1".into(),
             amount: Money::from_minor(3750),
             method: "card".into(),
         },
         OrderEvent::OrderConfirmed {},
-        OrderEvent::PaymentCaptured {
-            payment_id: "pay-1".into(),
-            amount: Money::from_minor(3750),
-        },
-        OrderEvent::OrderShipped {
-            carrier: "DHL".into(),
-            tracking_number: "JD0001".into(),
-        },
-        OrderEvent::ShippingUpdated {
-            status: "in transit".into(),
-            location: Some("Leipzig".into()),
-        },
+        OrderEvent::PaymentCaptured { payment_id: "pay-1".into(), amount: Money::from_minor(3750) },
+        OrderEvent::OrderShipped { carrier: "DHL".into(), tracking_number: "JD0001".into() },
+        OrderEvent::ShippingUpdated { status: "in transit".into(), location: Some("Leipzig".into()) },
         OrderEvent::OrderDelivered {},
         OrderEvent::PaymentRefunded {
             payment_id: "pay-1".into(),
             amount: Money::from_minor(1000),
             reason: "damaged cup".into(),
         },
-        OrderEvent::OrderCancelled {
-            reason: "never happens after delivery, but facts are facts".into(),
-        },
-        OrderEvent::OrderReturned {
-            reason: "changed mind".into(),
-        },
+        OrderEvent::OrderCancelled { reason: "never happens after delivery, but facts are facts".into() },
+        OrderEvent::OrderReturned { reason: "changed mind".into() },
     ]
 }
 

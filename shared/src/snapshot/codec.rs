@@ -157,10 +157,7 @@ pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEnc
     ]);
     let size = item_size(&item);
     if size > MAX_ITEM_BYTES {
-        return Err(SnapshotEncodeError::TooLarge {
-            order_id: order.id.clone(),
-            bytes: size,
-        });
+        return Err(SnapshotEncodeError::TooLarge { order_id: order.id.clone(), bytes: size });
     }
     Ok((item, metadata))
 }
@@ -202,19 +199,14 @@ pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
     };
     let computed = checksum(&json);
     if computed != meta.checksum {
-        return Err(Unusable::ChecksumMismatch {
-            stored: meta.checksum.clone(),
-            computed,
-        });
+        return Err(Unusable::ChecksumMismatch { stored: meta.checksum.clone(), computed });
     }
     let state: Order = serde_json::from_slice(&json).map_err(|e| Unusable::Undecodable(e.to_string()))?;
     if state.id != summary.order_id {
         return Err(Unusable::Inconsistent("state belongs to another order"));
     }
     if state.version != summary.last_event_sequence || summary.version != summary.last_event_sequence {
-        return Err(Unusable::Inconsistent(
-            "state version, version and lastEventSequence differ",
-        ));
+        return Err(Unusable::Inconsistent("state version, version and lastEventSequence differ"));
     }
     Ok(Snapshot {
         order_id: summary.order_id,
@@ -309,16 +301,10 @@ mod tests {
     fn an_older_state_schema_is_unusable() {
         let (mut item, mut meta) = encode(&new(order(0))).unwrap();
         meta.state_schema_version = STATE_SCHEMA_VERSION - 1;
-        item.insert(
-            "metadata".into(),
-            serde_dynamo::to_attribute_value(&meta).unwrap(),
-        );
+        item.insert("metadata".into(), serde_dynamo::to_attribute_value(&meta).unwrap());
         assert_eq!(
             decode(&item),
-            Err(Unusable::StateSchema {
-                found: STATE_SCHEMA_VERSION - 1,
-                supported: STATE_SCHEMA_VERSION
-            })
+            Err(Unusable::StateSchema { found: STATE_SCHEMA_VERSION - 1, supported: STATE_SCHEMA_VERSION })
         );
     }
 
@@ -327,10 +313,7 @@ mod tests {
         let (good, _) = encode(&new(order(600))).unwrap();
         let mut cases = Vec::new();
         let mut garbage = good.clone();
-        garbage.insert(
-            "state".into(),
-            AttributeValue::B(Blob::new(b"\x00\xffnot deflate".to_vec())),
-        );
+        garbage.insert("state".into(), AttributeValue::B(Blob::new(b"\x00\xffnot deflate".to_vec())));
         cases.push(garbage);
         let mut no_meta = good.clone();
         no_meta.remove("metadata");
@@ -351,9 +334,6 @@ mod tests {
 
     #[test]
     fn the_empty_order_is_not_snapshotted() {
-        assert!(matches!(
-            encode(&new(Order::empty("o"))),
-            Err(SnapshotEncodeError::EmptyOrder(_))
-        ));
+        assert!(matches!(encode(&new(Order::empty("o"))), Err(SnapshotEncodeError::EmptyOrder(_))));
     }
 }

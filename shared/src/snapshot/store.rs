@@ -65,10 +65,7 @@ pub struct SnapshotStore {
 
 impl SnapshotStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        SnapshotStore {
-            client,
-            table: table.into(),
-        }
+        SnapshotStore { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -88,9 +85,7 @@ impl SnapshotStore {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
+                if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
                     SnapshotStoreError::Conflict {
                         order_id: new.state.id.clone(),
                         version: new.state.version,
@@ -106,11 +101,7 @@ impl SnapshotStore {
     /// returned in `skipped` so callers can count them.
     pub async fn latest_usable(&self, order_id: &str) -> Result<Latest, SnapshotStoreError> {
         validate_order_id(order_id)?;
-        let mut latest = Latest {
-            snapshot: None,
-            skipped: Vec::new(),
-            cost: ReadCost::default(),
-        };
+        let mut latest = Latest { snapshot: None, skipped: Vec::new(), cost: ReadCost::default() };
         let mut start_key = None;
         // One item per page: the common case (newest is usable) reads exactly one snapshot.
         while latest.skipped.len() < MAX_SNAPSHOTS_EXAMINED {
@@ -190,25 +181,15 @@ impl SnapshotStore {
                 .expression_attribute_values(":before", n(v)),
             None => query.key_condition_expression("orderId = :id"),
         };
-        let page = query
-            .send()
-            .await
-            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        let page = query.send().await.map_err(|e| DynamoError::new("Query", &self.table, e))?;
         let snapshots = page
             .items()
             .iter()
             .map(codec::decode_summary)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| SnapshotStoreError::Corrupt {
-                order_id: order_id.to_owned(),
-                source,
-            })?;
+            .map_err(|source| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source })?;
         let more = page.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let next = if more {
-            snapshots.last().map(|s| s.version)
-        } else {
-            None
-        };
+        let next = if more { snapshots.last().map(|s| s.version) } else { None };
         Ok(SnapshotPage { snapshots, next })
     }
 
@@ -224,13 +205,8 @@ impl SnapshotStore {
             .send()
             .await
             .map_err(|e| {
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception())
-                {
-                    SnapshotStoreError::NotFound {
-                        order_id: order_id.to_owned(),
-                        version,
-                    }
+                if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
+                    SnapshotStoreError::NotFound { order_id: order_id.to_owned(), version }
                 } else {
                     DynamoError::new("DeleteItem", &self.table, e).into()
                 }
