@@ -61,6 +61,25 @@ pub struct Loaded {
     pub cost: LoadCost,
 }
 
+/// The snapshot a load started from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SnapshotRef {
+    pub version: u64,
+    /// When it was taken (ms).
+    pub timestamp: i64,
+}
+
+/// A load's pieces: `current` is `base` with `tail` folded onto it.
+#[derive(Clone, Debug)]
+pub struct Parts {
+    /// The snapshot's state, or the empty order.
+    pub base: Order,
+    pub current: Order,
+    pub snapshot: Option<SnapshotRef>,
+    pub tail: Vec<RecordedEvent>,
+    pub cost: LoadCost,
+}
+
 #[derive(Clone, Debug)]
 pub struct OrderRepository {
     events: EventStore,
@@ -83,37 +102,56 @@ impl OrderRepository {
     /// The current state: latest usable snapshot + the events after it. Two round trips when
     /// the newest snapshot is usable. `None` when the order has no events.
     pub async fn load(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
+        Ok(self.load_parts(order_id, None).await?.map(|p| Loaded { order: p.current, cost: p.cost }))
+    }
+
+    /// Full replay from the first event, ignoring snapshots (verification, fallback).
+    pub async fn load_by_replay(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
+        let parts = self.replay_parts(order_id, None, LoadCost::default()).await?;
+        Ok(parts.map(|p| Loaded { order: p.current, cost: p.cost }))
+    }
+
+    /// A load up to `upto` (inclusive; `None`: everything), keeping its pieces: the state it
+    /// started from, the snapshot that was, and the events folded onto it.
+    pub async fn load_parts(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+    ) -> Result<Option<Parts>, RepositoryError> {
         let latest = self.snapshots.latest_usable(order_id).await?;
         let mut cost = LoadCost { unusable_snapshots: latest.skipped.len() as u32, ..LoadCost::default() };
         cost.read(latest.cost);
         if let Some(first) = latest.skipped.first() {
             cost.fallback = Some(format!("snapshot {:?} unusable: {}", first.version, first.reason));
         }
-        let Some(snapshot) = latest.snapshot else {
-            return self.replay_into(order_id, cost).await;
+        let Some(snapshot) = latest.snapshot.filter(|s| upto.is_none_or(|u| s.last_event_sequence <= u))
+        else {
+            return self.replay_parts(order_id, upto, cost).await;
         };
         // Read from the snapshot's own last event: one extra item proves the history the
         // snapshot was folded from is still the stored one.
-        let (events, read) = self.events.read_from(order_id, snapshot.last_event_sequence).await?;
+        let (mut events, read) = self.events.read_range(order_id, snapshot.last_event_sequence, upto).await?;
         cost.read(read);
         let anchored = events.first().is_some_and(|first| {
             first.sequence == snapshot.last_event_sequence
                 && Some(&first.event_id) == snapshot.state.last_event_id.as_ref()
         });
-        let mut order = snapshot.state;
+        let base = snapshot.state;
         let folded = if anchored {
-            order.apply_all(&events[1..]).map_err(|e| e.to_string())
+            events.remove(0);
+            let mut current = base.clone();
+            current.apply_all(&events).map(|()| current).map_err(|e| e.to_string())
         } else {
             Err(format!("event {} is not the one it was folded from", snapshot.last_event_sequence))
         };
         match folded {
-            Ok(()) => {
-                let tail = events.len() - 1;
+            Ok(current) => {
                 cost.snapshot_version = Some(snapshot.version);
-                cost.events_replayed = tail as u64;
+                cost.events_replayed = events.len() as u64;
                 cost.fallback = None;
-                debug!(order_id, snapshot = snapshot.version, tail, "loaded from snapshot");
-                Ok(Some(Loaded { order, cost }))
+                debug!(order_id, snapshot = snapshot.version, tail = events.len(), "loaded from snapshot");
+                let snapshot = Some(SnapshotRef { version: snapshot.version, timestamp: snapshot.timestamp });
+                Ok(Some(Parts { base, current, snapshot, tail: events, cost }))
             }
             Err(error) => {
                 // The snapshot does not line up with the stored events: trust the events.
@@ -121,30 +159,26 @@ impl OrderRepository {
                 cost.unusable_snapshots += 1;
                 cost.fallback =
                     Some(format!("snapshot {} does not fit the stored events: {error}", snapshot.version));
-                self.replay_into(order_id, cost).await
+                self.replay_parts(order_id, upto, cost).await
             }
         }
     }
 
-    /// Full replay from the first event, ignoring snapshots (verification, fallback).
-    pub async fn load_by_replay(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
-        self.replay_into(order_id, LoadCost::default()).await
-    }
-
-    async fn replay_into(
+    async fn replay_parts(
         &self,
         order_id: &str,
+        upto: Option<u64>,
         mut cost: LoadCost,
-    ) -> Result<Option<Loaded>, RepositoryError> {
-        let (events, read) = self.events.read_from(order_id, 1).await?;
+    ) -> Result<Option<Parts>, RepositoryError> {
+        let (events, read) = self.events.read_range(order_id, 1, upto).await?;
         cost.read(read);
         if events.is_empty() {
             return Ok(None);
         }
-        let order = Order::replay(order_id, &events)
+        let current = Order::replay(order_id, &events)
             .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
         cost.events_replayed = events.len() as u64;
-        Ok(Some(Loaded { order, cost }))
+        Ok(Some(Parts { base: Order::empty(order_id), current, snapshot: None, tail: events, cost }))
     }
 
     /// Appends events decided against `expected_version` (the seed's `save`).

@@ -112,6 +112,21 @@ pub struct Decision {
     pub rule: Rule,
     /// `Some` when a snapshot should be taken now.
     pub trigger: Option<Trigger>,
+    /// The sequence the snapshot should cover when `trigger` is `Some` (see [`at_sequence`]).
+    pub at_sequence: u64,
+}
+
+/// Where a fired snapshot goes. EVENT_COUNT snapshots the last point where the count was
+/// reached (`snapshot + k × threshold`), not wherever the batch happened to end: the points
+/// then depend on the history alone, so however the stream splits or redelivers batches, the
+/// newest snapshot lands on the same sequence. Time-based triggers snapshot the newest event.
+pub fn at_sequence(trigger: &Trigger, facts: &SnapshotFacts) -> u64 {
+    match trigger {
+        Trigger::EventCountReached { events_since_snapshot, threshold } => {
+            facts.snapshot_sequence + events_since_snapshot / threshold * threshold
+        }
+        Trigger::IntervalElapsed { .. } | Trigger::FirstSnapshotMinEvents { .. } => facts.last_sequence,
+    }
 }
 
 /// Seed rules, in the seed's order: many line items -> HYBRID; high value -> EVENT_COUNT;
@@ -145,7 +160,9 @@ pub fn should_snapshot(
 
 pub fn decide(order: &Order, facts: &SnapshotFacts, settings: &SnapshotSettings) -> Decision {
     let (strategy, rule) = strategy_for(order, settings);
-    Decision { strategy, rule, trigger: should_snapshot(strategy, facts, settings) }
+    let trigger = should_snapshot(strategy, facts, settings);
+    let at_sequence = trigger.as_ref().map_or(facts.last_sequence, |t| at_sequence(t, facts));
+    Decision { strategy, rule, trigger, at_sequence }
 }
 
 /// Seed defect 1 fixed: fire when the events since the last snapshot reach the threshold,
@@ -236,7 +253,10 @@ mod tests {
             should_snapshot(StrategyKind::EventCount, &jumped, &settings()),
             Some(Trigger::EventCountReached { events_since_snapshot: 12, threshold: 10 })
         );
-        // and after a snapshot at 12, the next fires at 22, not 20
+        // and the snapshot covers event 10, where the threshold was reached
+        let fired = should_snapshot(StrategyKind::EventCount, &jumped, &settings()).unwrap();
+        assert_eq!(at_sequence(&fired, &jumped), 10);
+        // and after a snapshot at 12 (say, an admin's), the next fires at 22, not 20
         assert_eq!(should_snapshot(StrategyKind::EventCount, &facts(20, 12, Some(0)), &settings()), None);
         assert!(should_snapshot(StrategyKind::EventCount, &facts(22, 12, Some(0)), &settings()).is_some());
     }
@@ -338,5 +358,41 @@ mod tests {
         assert_eq!(d.strategy, StrategyKind::Hybrid);
         assert_eq!(d.rule, Rule::LargeOrder);
         assert!(matches!(d.trigger, Some(Trigger::EventCountReached { .. })));
+        assert_eq!(d.at_sequence, 10);
+    }
+
+    #[test]
+    fn event_count_snapshots_land_on_the_same_points_however_batches_split() {
+        // given threshold 10 and 35 events, delivered whole or split anywhere
+        let s = settings();
+        let newest = |splits: &[u64]| {
+            let mut snapshot = 0;
+            for &end in splits {
+                let f = facts(end, snapshot, None);
+                if let Some(t) = should_snapshot(StrategyKind::EventCount, &f, &s) {
+                    snapshot = at_sequence(&t, &f);
+                }
+            }
+            snapshot
+        };
+        // then the newest snapshot is always at 30
+        assert_eq!(newest(&[35]), 30);
+        for a in 1..35 {
+            assert_eq!(newest(&[a, 35]), 30, "split at {a}");
+            for b in a + 1..35 {
+                assert_eq!(newest(&[a, b, 35]), 30, "split at {a}, {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn time_based_snapshots_cover_the_newest_event() {
+        let f = facts(17, 10, Some(30));
+        let d = decide(
+            &order_with(1, 100),
+            &f,
+            &SnapshotSettings { default_strategy: StrategyKind::TimeBased, ..settings() },
+        );
+        assert_eq!(d.at_sequence, 17);
     }
 }
