@@ -6,9 +6,11 @@ pub mod config;
 pub mod domain;
 pub mod dynamo;
 pub mod event_store;
+pub mod metrics;
 pub mod order_id;
 pub mod repository;
 pub mod snapshot;
+pub mod snapshot_service;
 pub mod strategy;
 pub mod tables;
 

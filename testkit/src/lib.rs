@@ -3,10 +3,13 @@
 //! data. One server per test binary; it dies with the test process.
 
 mod histories;
+mod proxy;
 mod server;
+pub mod stream_events;
 
 pub use histories::{arb_event, arb_history};
 
+pub use proxy::Proxy;
 pub use server::{LocalDynamo, moto_server_path};
 
 use aws_sdk_dynamodb::Client;
@@ -68,7 +71,49 @@ impl TestTables {
     }
 
     pub fn repository(&self) -> OrderRepository {
-        OrderRepository::new(self.event_store(), self.snapshot_store())
+        self.repository_via(self.client.clone())
+    }
+
+    /// The same tables reached through another client (e.g. one pointed at a [`Proxy`]).
+    pub fn repository_via(&self, client: Client) -> OrderRepository {
+        OrderRepository::new(
+            EventStore::new(client.clone(), &self.events_table),
+            SnapshotStore::new(client, &self.snapshots_table),
+        )
+    }
+
+    /// Every snapshot of `order_id` (newest first), each checked to equal a full replay of the
+    /// events up to its lastEventSequence (invariant 1). Returns their versions.
+    pub async fn verified_snapshots(&self, order_id: &str) -> Vec<u64> {
+        let repo = self.repository();
+        let (events, _) = repo.events().read_from(order_id, 1).await.expect("read events");
+        let mut versions = Vec::new();
+        let mut before = None;
+        loop {
+            let page = repo.snapshots().list(order_id, 100, before).await.expect("list snapshots");
+            for summary in &page.snapshots {
+                let snapshot = repo
+                    .snapshots()
+                    .get(order_id, summary.version)
+                    .await
+                    .expect("get snapshot")
+                    .expect("listed snapshot exists")
+                    .expect("snapshot is usable");
+                let upto = snapshot.last_event_sequence as usize;
+                let replay = shared::domain::Order::replay(order_id, &events[..upto]).expect("replay");
+                assert_eq!(
+                    snapshot.state, replay,
+                    "snapshot {} of {order_id} equals replay",
+                    summary.version
+                );
+                versions.push(summary.version);
+            }
+            match page.next {
+                Some(next) => before = Some(next),
+                None => break,
+            }
+        }
+        versions
     }
 }
 
@@ -98,4 +143,11 @@ pub async fn bulk_insert_events(client: &Client, table: &str, events: &[shared::
             requests = out.unprocessed_items.and_then(|mut u| u.remove(table)).unwrap_or_default();
         }
     }
+}
+
+/// Logs to the test's output (shown for failing tests); `RUST_LOG` filters, default `info`.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
 }

@@ -1,0 +1,116 @@
+//! A TCP proxy in front of the local server that can cut the connection, to simulate the
+//! database going away in the middle of work without losing its data (moto keeps data in
+//! memory only, so killing it would also wipe the tables).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub struct Proxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    /// Requests still allowed before the proxy cuts itself; negative: unlimited.
+    budget: Arc<AtomicI64>,
+    up: watch::Sender<bool>,
+    accept: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Proxy {
+    /// A proxy on a free port forwarding to `upstream` (e.g. the shared server's port).
+    pub async fn start(upstream_port: u16) -> Arc<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (up, _) = watch::channel(true);
+        let proxy = Arc::new(Proxy {
+            addr,
+            upstream: SocketAddr::from(([127, 0, 0, 1], upstream_port)),
+            budget: Arc::new(AtomicI64::new(-1)),
+            up,
+            accept: std::sync::Mutex::new(None),
+        });
+        proxy.serve(listener);
+        proxy
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Cuts after `requests` more requests.
+    pub fn cut_after(&self, requests: i64) {
+        self.budget.store(requests, Ordering::SeqCst);
+    }
+
+    /// Closes every connection and the port: requests fail as if the server had died.
+    pub fn cut(&self) {
+        self.budget.store(0, Ordering::SeqCst);
+        self.up.send_replace(false);
+        if let Some(task) = self.accept.lock().expect("proxy lock").take() {
+            task.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(self: &Arc<Self>) {
+        self.cut();
+        self.budget.store(-1, Ordering::SeqCst);
+        let listener = TcpListener::bind(self.addr).await.expect("rebind proxy");
+        self.up.send_replace(true);
+        self.serve(listener);
+    }
+
+    fn serve(self: &Arc<Self>, listener: TcpListener) {
+        let me = Arc::clone(self);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let me = Arc::clone(&me);
+                tokio::spawn(async move { me.pipe(client).await });
+            }
+        });
+        *self.accept.lock().expect("proxy lock") = Some(task);
+    }
+
+    async fn pipe(self: Arc<Self>, client: TcpStream) {
+        let mut down = self.up.subscribe();
+        if !*down.borrow() {
+            return;
+        }
+        let Ok(server) = TcpStream::connect(self.upstream).await else { return };
+        let (mut cr, mut cw) = client.into_split();
+        let (mut sr, mut sw) = server.into_split();
+        let budget = Arc::clone(&self.budget);
+        let me = Arc::clone(&self);
+        let to_server = async move {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match cr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                // Each SDK request starts with "POST / HTTP/1.1".
+                let requests = buf[..n].windows(5).filter(|w| w == b"POST ").count() as i64;
+                if requests > 0 && budget.load(Ordering::SeqCst) >= 0 {
+                    if budget.fetch_sub(requests, Ordering::SeqCst) - requests < 0 {
+                        me.cut();
+                        break;
+                    }
+                }
+                if sw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        };
+        let to_client = async move {
+            let _ = tokio::io::copy(&mut sr, &mut cw).await;
+        };
+        tokio::select! {
+            _ = to_server => {}
+            _ = to_client => {}
+            _ = down.wait_for(|up| !*up) => {}
+        }
+    }
+}
