@@ -93,11 +93,10 @@ impl Proxy {
                 };
                 // Each SDK request starts with "POST / HTTP/1.1".
                 let requests = buf[..n].windows(5).filter(|w| w == b"POST ").count() as i64;
-                if requests > 0 && budget.load(Ordering::SeqCst) >= 0 {
-                    if budget.fetch_sub(requests, Ordering::SeqCst) - requests < 0 {
-                        me.cut();
-                        break;
-                    }
+                let limited = requests > 0 && budget.load(Ordering::SeqCst) >= 0;
+                if limited && budget.fetch_sub(requests, Ordering::SeqCst) - requests < 0 {
+                    me.cut();
+                    break;
                 }
                 if sw.write_all(&buf[..n]).await.is_err() {
                     break;
