@@ -1,5 +1,6 @@
 //! Local stand-ins for what AWS runs: the stream poller and the demo workload.
 
+pub mod demo;
 pub mod stream_runner;
 
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};

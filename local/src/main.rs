@@ -1,16 +1,31 @@
-//! `make run`: starts the local DynamoDB-compatible server (moto, from the project's venv),
-//! creates the two tables, and runs until Ctrl-C. Table names come from the same environment
-//! variables the functions read.
+//! `make run`: the whole system on this machine. Starts the local DynamoDB-compatible server
+//! (moto, from the project's venv), creates both tables, runs the stream function's handler
+//! behind the local stream runner, writes a demo workload through the event store, prints
+//! what happened, then keeps snapshotting whatever is appended until Ctrl-C.
 
+use local::demo::{self, DemoOrder};
+use local::stream_runner::{RunnerConfig, StreamRunner};
+use local::{stream_arn, streams_client_for};
+use shared::clock::{Clock, SystemClock};
 use shared::config::Config;
+use shared::event_store::EventStore;
+use shared::repository::OrderRepository;
+use shared::snapshot::SnapshotStore;
+use shared::snapshot_service::SnapshotService;
 use shared::tables;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
 use testkit::{LocalDynamo, client_for};
 
 const DEFAULT_PORT: u16 = 8000;
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main]
 async fn main() -> ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match run().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -31,20 +46,122 @@ async fn run() -> Result<(), String> {
     let client = client_for(&endpoint);
     tables::EVENTS.create(&client, &config.tables.events).await.map_err(|e| e.to_string())?;
     tables::SNAPSHOTS.create(&client, &config.tables.snapshots).await.map_err(|e| e.to_string())?;
-
     println!("Local DynamoDB (moto) on {endpoint}");
     println!(
-        "Tables: {} (events, stream NEW_IMAGE), {} (snapshots)",
+        "  tables: {} (events, stream NEW_IMAGE), {} (snapshots)",
         config.tables.events, config.tables.snapshots
     );
-    println!("Use it from another shell with:");
+    println!(
+        "  strategy: default {}, threshold {} events, interval {} h",
+        config.snapshots.default_strategy,
+        config.snapshots.event_count_threshold,
+        config.snapshots.time_interval_hours
+    );
+
+    let repository = OrderRepository::new(
+        EventStore::new(client.clone(), &config.tables.events),
+        SnapshotStore::new(client.clone(), &config.tables.snapshots),
+    );
+    let service = SnapshotService::new(repository.clone(), config.snapshots.clone(), Arc::new(SystemClock));
+    let failures = PathBuf::from(".local/stream-failures.jsonl");
+    std::fs::create_dir_all(".local").map_err(|e| format!("create .local: {e}"))?;
+    let runner_config =
+        RunnerConfig { failure_destination: Some(failures.clone()), ..RunnerConfig::default() };
+    let arn = stream_arn(&client, &config.tables.events).await?;
+    let mut runner = StreamRunner::new(streams_client_for(&endpoint), arn, runner_config).await?;
+    let handler = |event| snapshot_stream::handle_quietly(&service, event);
+
+    println!("\nDemo workload: the order service appends through the event store; the stream runner");
+    println!("delivers the table's stream to the snapshot-stream handler as Lambda would.\n");
+    let run_id = format!("demo{}", SystemClock.now_ms() / 1000 % 100_000);
+    let orders = demo::orders(&run_id);
+    for (order, commands) in &orders {
+        for (i, command) in commands.iter().enumerate() {
+            repository
+                .execute(&order.id, command.clone(), SystemClock.now_ms())
+                .await
+                .map_err(|e| e.to_string())?;
+            // Lambda polls continuously; a delivery every few appends is close enough.
+            if i % 3 == 2 {
+                runner.run_until_idle(handler).await?;
+            }
+        }
+        runner.run_until_idle(handler).await?;
+    }
+    report(&repository, &orders).await?;
+    println!(
+        "\nStream runner: {} batches, {} records, {} partial failures, {} sent to {}",
+        runner.stats.batches,
+        runner.stats.records_delivered,
+        runner.stats.partial_failures,
+        runner.stats.sent_to_failure_destination,
+        failures.display()
+    );
+
+    println!(
+        "\nStill running: anything appended to {} is snapshotted. From another shell:",
+        config.tables.events
+    );
     println!(
         "  export AWS_ENDPOINT_URL={endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test"
     );
-    println!("Ctrl-C stops it.");
-
-    tokio::signal::ctrl_c().await.map_err(|e| e.to_string())?;
+    println!("Ctrl-C stops everything.");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stop.send(true);
+    });
+    runner.run(handler, stopped).await?;
     server.stop();
     println!("stopped");
+    Ok(())
+}
+
+async fn report(
+    repository: &OrderRepository,
+    orders: &[(DemoOrder, Vec<shared::domain::OrderCommand>)],
+) -> Result<(), String> {
+    println!("{:<28} {:>6}  snapshots (version: strategy / rule / why)", "order", "events");
+    for (order, _) in orders {
+        let page = repository.snapshots().list(&order.id, 100, None).await.map_err(|e| e.to_string())?;
+        let last =
+            repository.events().last_sequence(&order.id).await.map_err(|e| e.to_string())?.unwrap_or(0);
+        println!("{:<28} {:>6}  {}", order.id, last, order.kind);
+        if page.snapshots.is_empty() {
+            println!("{:<36}  (none)", "");
+        }
+        if page.snapshots.len() > 4 {
+            println!("{:<36}  … {} older", "", page.snapshots.len() - 4);
+        }
+        for s in page.snapshots.iter().take(4).rev() {
+            let m = &s.metadata;
+            let strategy = m.strategy.map_or("-".to_owned(), |s| s.to_string());
+            let rule = m.rule.map_or("-".to_owned(), |r| r.to_string());
+            println!("{:<36}  v{:<4} {strategy} / {rule} / {}", "", s.version, m.reason);
+        }
+    }
+    let long = &orders.last().expect("demo orders").0.id;
+    println!("\nLoading {long}, with its snapshot and by full replay:");
+    println!(
+        "{:<14} {:>10} {:>8} {:>11} {:>6} {:>9} {:>9}",
+        "", "snapshot", "events", "round trips", "items", "bytes", "time"
+    );
+    for (label, by_replay) in [("from snapshot", false), ("full replay", true)] {
+        let started = Instant::now();
+        let loaded =
+            if by_replay { repository.load_by_replay(long).await } else { repository.load(long).await };
+        let elapsed = started.elapsed();
+        let loaded = loaded.map_err(|e| e.to_string())?.ok_or("demo order vanished")?;
+        let c = &loaded.cost;
+        println!(
+            "{label:<14} {:>10} {:>8} {:>11} {:>6} {:>9} {:>7.1}ms",
+            c.snapshot_version.map_or("-".into(), |v| format!("v{v}")),
+            c.events_replayed,
+            c.round_trips,
+            c.items_read,
+            c.bytes_read,
+            elapsed.as_secs_f64() * 1000.0
+        );
+    }
     Ok(())
 }

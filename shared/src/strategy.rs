@@ -58,6 +58,16 @@ pub enum Rule {
     Default,
 }
 
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::LargeOrder => "LARGE_ORDER",
+            Rule::HighValue => "HIGH_VALUE",
+            Rule::Default => "DEFAULT",
+        })
+    }
+}
+
 /// What the strategy needs to know besides the order itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SnapshotFacts {

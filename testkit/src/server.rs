@@ -95,6 +95,8 @@ fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        // Its own process group: a Ctrl-C at the terminal reaches us, and we stop it in order.
+        command.process_group(0);
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
         unsafe {
             command.pre_exec(|| {

@@ -7,7 +7,9 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde_json::Value;
 use shared::dynamo::Item;
 use shared::metrics::emf_line;
-use shared::snapshot_service::{BatchOutcome, ChangeBody, ChangeKind, SnapshotService, StreamChange};
+use shared::snapshot_service::{
+    BatchOutcome, BatchReport, ChangeBody, ChangeKind, SnapshotService, StreamChange,
+};
 use thiserror::Error;
 
 pub const FUNCTION: &str = "snapshot-stream";
@@ -27,11 +29,30 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The Lambda handler: [`process`], then the batch's metrics as an EMF line.
 pub async fn handle(service: &SnapshotService, event: Value) -> Result<DynamoDbEventResponse, HandlerError> {
+    let (response, report) = process(service, event).await?;
+    emit_metrics(&report);
+    Ok(response)
+}
+
+/// [`handle`] without the EMF line, for the local runner's console.
+pub async fn handle_quietly(
+    service: &SnapshotService,
+    event: Value,
+) -> Result<DynamoDbEventResponse, HandlerError> {
+    process(service, event).await.map(|(response, _)| response)
+}
+
+/// Processes one stream event; returns the partial-batch response and what the batch did.
+pub async fn process(
+    service: &SnapshotService,
+    event: Value,
+) -> Result<(DynamoDbEventResponse, BatchReport), HandlerError> {
     let changes = parse_event(&event)?;
     let outcome = service.process_batch(&changes).await;
-    emit_metrics(&outcome);
-    Ok(response(outcome))
+    let report = outcome.report.clone();
+    Ok((response(outcome), report))
 }
 
 /// Splits the event into changes; a record that does not parse becomes a change with an error
@@ -76,10 +97,10 @@ fn response(outcome: BatchOutcome) -> DynamoDbEventResponse {
     response
 }
 
-fn emit_metrics(outcome: &BatchOutcome) {
+fn emit_metrics(report: &BatchReport) {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     // EMF must be a line of its own on stdout, not inside a tracing record.
-    println!("{}", emf_line(FUNCTION, now, &outcome.report.metrics()));
+    println!("{}", emf_line(FUNCTION, now, &report.metrics()));
 }
