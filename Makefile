@@ -20,12 +20,13 @@ $(VENV_STAMP): requirements-dev.txt
 run: venv ## run the system locally: DynamoDB server + tables (Ctrl-C stops)
 	cargo run --quiet -p local --bin local-stack
 
-test: venv lint ## every test: fmt, clippy, unit, storage (against moto), properties
+test: lint ## every test: fmt, clippy, unit, storage (against moto), properties
 	cargo test --workspace --all-targets
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint on template.yaml
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
 
 fmt: ## format the code
 	cargo fmt --all

@@ -65,3 +65,55 @@ fn default_table_names_match_the_template_parameters() {
     assert_eq!(template["Parameters"]["EventsTableName"]["Default"], defaults.events.as_str());
     assert_eq!(template["Parameters"]["SnapshotsTableName"]["Default"], defaults.snapshots.as_str());
 }
+
+#[test]
+fn the_stream_function_is_wired_for_partial_failures_and_bounded_retries() {
+    let template = template();
+    let function = &template["Resources"]["SnapshotStreamFunction"];
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "snapshot-stream");
+    let source = &function["Properties"]["Events"]["EventStoreStream"]["Properties"];
+    assert_eq!(source["FilterCriteria"]["Filters"][0]["Pattern"], r#"{"eventName": ["INSERT"]}"#);
+    assert_eq!(source["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    assert_eq!(source["BisectBatchOnFunctionError"], true);
+    let retries = source["MaximumRetryAttempts"].as_i64().expect("bounded retries");
+    assert!((0..=10).contains(&retries), "{retries}");
+    let age = source["MaximumRecordAgeInSeconds"].as_i64().expect("bounded record age");
+    assert!((60..=86_400).contains(&age), "{age}");
+    let destination =
+        serde_yaml::to_string(&source["DestinationConfig"]["OnFailure"]["Destination"]).unwrap();
+    assert!(destination.contains("StreamFailureQueue"), "an on-failure destination: {destination}");
+}
+
+/// Invariant 7: no function may write, change or delete an event.
+#[test]
+fn no_function_may_write_events() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().expect("resources");
+    let mut checked = 0;
+    for (name, resource) in resources {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                let on_events =
+                    serde_yaml::to_string(&statement["Resource"]).unwrap().contains("OrderEventsTable");
+                if !on_events {
+                    continue;
+                }
+                for action in statement["Action"].as_sequence().into_iter().flatten() {
+                    let action = action.as_str().unwrap();
+                    checked += 1;
+                    assert!(
+                        ["dynamodb:Query", "dynamodb:GetItem"].contains(&action)
+                            || action.starts_with("dynamodb:DescribeStream")
+                            || ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
+                                .contains(&action),
+                        "{name:?} may {action} on the events table"
+                    );
+                }
+            }
+        }
+    }
+    assert!(checked > 0, "the policies were found and read");
+}
