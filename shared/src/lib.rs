@@ -1,6 +1,7 @@
 //! Everything the snapshot functions share: the order domain, the event and snapshot stores,
 //! the strategies that decide when to snapshot, and configuration. Knows nothing of Lambda.
 
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod domain;
@@ -9,6 +10,7 @@ pub mod event_store;
 pub mod metrics;
 pub mod order_id;
 pub mod repository;
+pub mod retention;
 pub mod snapshot;
 pub mod snapshot_service;
 pub mod strategy;

@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-    StreamViewType,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
 };
 
 /// A table's key and stream, as declared.
@@ -16,13 +16,28 @@ pub struct TableDef {
     pub partition_key: (&'static str, ScalarAttributeType),
     pub sort_key: (&'static str, ScalarAttributeType),
     pub stream: Option<StreamViewType>,
+    /// A global secondary index with the table's own keys and a few projected attributes.
+    pub keys_index: Option<KeysIndex>,
 }
+
+/// An index holding only an item's keys and `attributes`: listing it never pays for the
+/// (large) attributes left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeysIndex {
+    pub name: &'static str,
+    pub attributes: &'static [&'static str],
+}
+
+/// The snapshot table's small index: (orderId, version, timestamp) of every snapshot. Listing
+/// and retention read it instead of the items, whose `state` may be hundreds of KB.
+pub const SNAPSHOT_KEYS_INDEX: KeysIndex = KeysIndex { name: "snapshot-keys", attributes: &["timestamp"] };
 
 pub const EVENTS: TableDef = TableDef {
     logical_id: "OrderEventsTable",
     partition_key: ("orderId", ScalarAttributeType::S),
     sort_key: ("sequence", ScalarAttributeType::N),
     stream: Some(StreamViewType::NewImage),
+    keys_index: None,
 };
 
 pub const SNAPSHOTS: TableDef = TableDef {
@@ -30,6 +45,7 @@ pub const SNAPSHOTS: TableDef = TableDef {
     partition_key: ("orderId", ScalarAttributeType::S),
     sort_key: ("version", ScalarAttributeType::N),
     stream: None,
+    keys_index: Some(SNAPSHOT_KEYS_INDEX),
 };
 
 impl TableDef {
@@ -65,6 +81,21 @@ impl TableDef {
             .attribute_definitions(def(&self.partition_key))
             .attribute_definitions(def(&self.sort_key))
             .set_stream_specification(stream)
+            .set_global_secondary_indexes(self.keys_index.as_ref().map(|index| {
+                let projection = Projection::builder()
+                    .projection_type(ProjectionType::Include)
+                    .set_non_key_attributes(Some(index.attributes.iter().map(|a| a.to_string()).collect()))
+                    .build();
+                vec![
+                    GlobalSecondaryIndex::builder()
+                        .index_name(index.name)
+                        .key_schema(key(&self.partition_key, KeyType::Hash))
+                        .key_schema(key(&self.sort_key, KeyType::Range))
+                        .projection(projection)
+                        .build()
+                        .expect("name, keys and projection set"),
+                ]
+            }))
             .send()
             .await;
         match result {

@@ -10,15 +10,19 @@ fn template() -> Value {
         .expect("parse template.yaml")
 }
 
-fn key(properties: &Value, kind: &str) -> (String, String) {
-    let name = properties["KeySchema"]
+fn key_name(properties: &Value, kind: &str) -> String {
+    properties["KeySchema"]
         .as_sequence()
         .expect("KeySchema is a list")
         .iter()
         .find(|k| k["KeyType"] == kind)
         .and_then(|k| k["AttributeName"].as_str())
         .unwrap_or_else(|| panic!("no {kind} key"))
-        .to_owned();
+        .to_owned()
+}
+
+fn key(properties: &Value, kind: &str) -> (String, String) {
+    let name = key_name(properties, kind);
     let ty = properties["AttributeDefinitions"]
         .as_sequence()
         .expect("AttributeDefinitions is a list")
@@ -44,6 +48,25 @@ fn check(def: &TableDef) {
         "{}: only key attributes are declared",
         def.logical_id
     );
+    let indexes = properties["GlobalSecondaryIndexes"].as_sequence().cloned().unwrap_or_default();
+    match &def.keys_index {
+        None => assert!(indexes.is_empty(), "{} has no index", def.logical_id),
+        Some(index) => {
+            assert_eq!(indexes.len(), 1, "{}", def.logical_id);
+            let gsi = &indexes[0];
+            assert_eq!(gsi["IndexName"], index.name);
+            assert_eq!(key_name(gsi, "HASH"), def.partition_key.0);
+            assert_eq!(key_name(gsi, "RANGE"), def.sort_key.0);
+            assert_eq!(gsi["Projection"]["ProjectionType"], "INCLUDE");
+            let projected: Vec<_> = gsi["Projection"]["NonKeyAttributes"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .filter_map(|a| a.as_str())
+                .collect();
+            assert_eq!(projected, index.attributes);
+        }
+    }
     let stream = properties["StreamSpecification"]["StreamViewType"].as_str();
     assert_eq!(stream, def.stream.as_ref().map(|s| s.as_str()), "{} stream", def.logical_id);
 }
@@ -116,4 +139,18 @@ fn no_function_may_write_events() {
         }
     }
     assert!(checked > 0, "the policies were found and read");
+}
+
+#[test]
+fn the_cleanup_function_runs_daily_and_touches_only_snapshots() {
+    let template = template();
+    let function = &template["Resources"]["SnapshotCleanupFunction"];
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "snapshot-cleanup");
+    let schedule = &function["Properties"]["Events"]["Daily"];
+    assert_eq!(schedule["Type"], "Schedule");
+    assert_eq!(schedule["Properties"]["Schedule"], "cron(0 0 * * ? *)");
+    let policies = serde_yaml::to_string(&function["Properties"]["Policies"]).unwrap();
+    assert!(policies.contains("OrderSnapshotsTable"));
+    assert!(!policies.contains("OrderEventsTable"), "no access to events: {policies}");
+    assert!(!policies.contains("dynamodb:*"), "no wildcard actions");
 }

@@ -1,6 +1,6 @@
 //! Starts and stops moto's server mode on a free loopback port.
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -32,9 +32,9 @@ impl LocalDynamo {
 
     /// Starts a server on `port` (refuses a port something else already listens on).
     pub fn start_on(port: u16) -> io::Result<Self> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Err(io::Error::new(io::ErrorKind::AddrInUse, format!("port {port} is already in use")));
+        // Binding tells whether the port is free (a connect could reach itself on loopback).
+        if let Err(e) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
+            return Err(io::Error::new(e.kind(), format!("port {port} is not free: {e}")));
         }
         let server = LocalDynamo { port, child: Mutex::new(None) };
         server.restart()?;
@@ -118,13 +118,24 @@ fn wait_until_ready(port: u16) -> io::Result<()> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let deadline = Instant::now() + READY_TIMEOUT;
     while Instant::now() < deadline {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+        if answers_http(&addr) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     Err(io::Error::new(
         io::ErrorKind::TimedOut,
-        format!("moto_server did not listen on {port} within {READY_TIMEOUT:?}"),
+        format!("moto_server did not answer on {port} within {READY_TIMEOUT:?}"),
     ))
+}
+
+/// An HTTP answer, not just an open port: a loopback connect can reach itself.
+fn answers_http(addr: &SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect_timeout(addr, Duration::from_millis(200)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 8];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.")
 }

@@ -6,4 +6,6 @@ mod store;
 pub use codec::{
     NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
 };
-pub use store::{Latest, Skipped, SnapshotPage, SnapshotStore, SnapshotStoreError};
+pub use store::{
+    CLEANUP_CURSOR_ID, Cursor, KeysPage, Latest, Skipped, SnapshotPage, SnapshotStore, SnapshotStoreError,
+};
