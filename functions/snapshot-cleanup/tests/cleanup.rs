@@ -63,7 +63,10 @@ fn far() -> Instant {
 
 /// (order, its snapshots as (version, age in days), what must remain) with the defaults
 /// MAX_SNAPSHOTS_PER_ORDER=3, MAX_SNAPSHOT_AGE_DAYS=90.
-fn cases() -> Vec<(&'static str, Vec<(u64, i64)>, Vec<u64>)> {
+/// (order, its snapshots as (version, age in days), the versions that must remain)
+type Case = (&'static str, Vec<(u64, i64)>, Vec<u64>);
+
+fn cases() -> Vec<Case> {
     vec![
         ("below-count", vec![(10, 3), (20, 1)], vec![10, 20]),
         ("at-count", vec![(10, 3), (20, 2), (30, 1)], vec![10, 20, 30]),
