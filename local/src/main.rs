@@ -20,6 +20,9 @@ use std::time::Instant;
 use testkit::{LocalDynamo, client_for};
 
 const DEFAULT_PORT: u16 = 8000;
+const DEFAULT_ADMIN_PORT: u16 = 3000;
+/// The identity every local admin request carries (there is no API Gateway locally).
+pub const LOCAL_ADMIN: &str = "arn:aws:iam::000000000000:user/local-admin";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -98,6 +101,21 @@ async fn run() -> Result<(), String> {
         failures.display()
     );
 
+    let admin_port = match std::env::var("LOCAL_ADMIN_PORT") {
+        Ok(p) => p.parse().map_err(|_| format!("LOCAL_ADMIN_PORT={p:?} is not a port number"))?,
+        Err(_) => DEFAULT_ADMIN_PORT,
+    };
+    let admin = admin_router(&client, &config);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
+        .await
+        .map_err(|e| format!("admin API port {admin_port}: {e}"))?;
+    tokio::spawn(async move { axum::serve(listener, admin).await });
+    let long = &orders.last().expect("demo orders").0.id;
+    println!("\nAdmin API on http://127.0.0.1:{admin_port}/admin (every request is made as {LOCAL_ADMIN}):");
+    println!("  curl -s http://127.0.0.1:{admin_port}/admin/orders/{long}");
+    println!("  curl -s 'http://127.0.0.1:{admin_port}/admin/order-snapshots/{long}?limit=3'");
+    println!("  curl -s -X POST http://127.0.0.1:{admin_port}/admin/order-snapshots/verify/{long}");
+
     println!(
         "\nStill running: anything appended to {} is snapshotted. From another shell:",
         config.tables.events
@@ -115,6 +133,31 @@ async fn run() -> Result<(), String> {
     server.stop();
     println!("stopped");
     Ok(())
+}
+
+/// The admin function's router, with the local identity made explicit and the cleanup run in
+/// this process instead of a Lambda invocation.
+fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Router {
+    use snapshot_admin::audit::LogAudit;
+    use snapshot_admin::auth::{AuthPolicy, LocalCaller};
+    use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
+    let snapshots = SnapshotStore::new(client.clone(), &config.tables.snapshots);
+    let repository =
+        OrderRepository::new(EventStore::new(client.clone(), &config.tables.events), snapshots.clone());
+    let clock = Arc::new(SystemClock);
+    let cleanup =
+        Arc::new(shared::cleanup::CleanupService::new(snapshots, config.snapshots.clone(), clock.clone()));
+    let state = snapshot_admin::AppState {
+        snapshots: Arc::new(SnapshotService::new(repository, config.snapshots.clone(), clock)),
+        cleanup: cleanup.clone(),
+        cleanup_starter: Arc::new(InProcessCleanupStarter {
+            cleanup,
+            budget: std::time::Duration::from_secs(300),
+        }),
+        audit: Arc::new(LogAudit),
+        auth: Arc::new(AuthPolicy::default()),
+    };
+    snapshot_admin::router(state).layer(axum::Extension(LocalCaller(LOCAL_ADMIN.into())))
 }
 
 async fn report(

@@ -154,3 +154,21 @@ fn the_cleanup_function_runs_daily_and_touches_only_snapshots() {
     assert!(!policies.contains("OrderEventsTable"), "no access to events: {policies}");
     assert!(!policies.contains("dynamodb:*"), "no wildcard actions");
 }
+
+#[test]
+fn every_admin_route_is_behind_aws_iam_and_the_stage_is_ignored() {
+    let template = template();
+    let api = &template["Resources"]["AdminApi"]["Properties"];
+    assert_eq!(api["Auth"]["DefaultAuthorizer"], "AWS_IAM");
+    let function = &template["Resources"]["SnapshotAdminFunction"];
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"], "snapshot-admin");
+    let env = &function["Properties"]["Environment"]["Variables"];
+    assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
+    let events = function["Properties"]["Events"].as_mapping().unwrap();
+    assert_eq!(events.len(), 6, "one event per route");
+    for (name, event) in events {
+        assert_eq!(event["Type"], "Api", "{name:?}");
+        assert_eq!(serde_yaml::to_string(&event["Properties"]["RestApiId"]).unwrap().trim(), "!Ref AdminApi");
+        assert!(event["Properties"]["Auth"].is_null(), "{name:?} must not override the IAM default");
+    }
+}

@@ -1,3 +1,38 @@
-fn main() {
-    // Wired in its own issue; the crate exists so the workspace has its final shape.
+use lambda_http::{Error, run};
+use shared::cleanup::CleanupService;
+use shared::clock::SystemClock;
+use shared::config::Config;
+use shared::event_store::EventStore;
+use shared::repository::OrderRepository;
+use shared::snapshot::SnapshotStore;
+use shared::snapshot_service::SnapshotService;
+use snapshot_admin::audit::LogAudit;
+use snapshot_admin::auth::AuthPolicy;
+use snapshot_admin::cleanup_starter::LambdaCleanupStarter;
+use snapshot_admin::{AppState, router};
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let cleanup_function = std::env::var("CLEANUP_FUNCTION_NAME")
+        .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
+    let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let snapshots = SnapshotStore::new(dynamo.clone(), &config.tables.snapshots);
+    let repository = OrderRepository::new(EventStore::new(dynamo, &config.tables.events), snapshots.clone());
+    let clock = Arc::new(SystemClock);
+    let state = AppState {
+        snapshots: Arc::new(SnapshotService::new(repository, config.snapshots.clone(), clock.clone())),
+        cleanup: Arc::new(CleanupService::new(snapshots, config.snapshots, clock)),
+        cleanup_starter: Arc::new(LambdaCleanupStarter {
+            client: aws_sdk_lambda::Client::new(&aws),
+            function_name: cleanup_function,
+        }),
+        audit: Arc::new(LogAudit),
+        auth: Arc::new(AuthPolicy { admin_group }),
+    };
+    run(router(state)).await
 }

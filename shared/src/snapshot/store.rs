@@ -167,6 +167,29 @@ impl SnapshotStore {
         Ok(latest)
     }
 
+    /// The newest snapshot's version and its state, whether usable or not (verification).
+    pub async fn newest(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", s(order_id))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        let Some(item) = page.items().first() else { return Ok(None) };
+        let version = get_n(item, "version")
+            .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
+        Ok(Some((version, codec::decode(item))))
+    }
+
     /// One snapshot with its state, whether usable or not.
     pub async fn get(
         &self,

@@ -1,0 +1,121 @@
+//! The one place errors become HTTP responses: precise 4xx JSON for the caller, a generic 500
+//! whose detail stays in the log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use shared::repository::RepositoryError;
+use shared::snapshot::SnapshotStoreError;
+use shared::snapshot_service::SnapshotServiceError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no authenticated admin caller")]
+    Unauthenticated,
+    #[error("the caller is not in the admin group")]
+    NotAdmin,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("the body must be application/json")]
+    UnsupportedMediaType,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthenticated | ApiError::NotAdmin => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthenticated => "unauthenticated",
+            ApiError::NotAdmin => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ApiError::Internal(Box::new(error))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(source) = &self {
+            tracing::error!(error = %source, detail = ?source, "request failed");
+        }
+        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<SnapshotStoreError> for ApiError {
+    fn from(e: SnapshotStoreError) -> Self {
+        match e {
+            SnapshotStoreError::InvalidOrderId(e) => ApiError::BadRequest(e.to_string()),
+            SnapshotStoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
+            SnapshotStoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            SnapshotStoreError::Encode(ref inner) => ApiError::Conflict(inner.to_string()),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<RepositoryError> for ApiError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::NotFound(id) => ApiError::NotFound(format!("order {id} has no events")),
+            RepositoryError::Snapshots(e) => e.into(),
+            RepositoryError::Events(shared::event_store::EventStoreError::InvalidOrderId(e)) => {
+                ApiError::BadRequest(e.to_string())
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<SnapshotServiceError> for ApiError {
+    fn from(e: SnapshotServiceError) -> Self {
+        match e {
+            SnapshotServiceError::Repository(e) => e.into(),
+            SnapshotServiceError::Snapshots(e) => e.into(),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl ApiError {
+    /// The auth layer's refusal, as a fresh value (errors are not `Clone`).
+    pub fn from_auth(denied: &ApiError) -> ApiError {
+        match denied {
+            ApiError::NotAdmin => ApiError::NotAdmin,
+            _ => ApiError::Unauthenticated,
+        }
+    }
+}
