@@ -107,38 +107,103 @@ fn the_stream_function_is_wired_for_partial_failures_and_bounded_retries() {
     assert!(destination.contains("StreamFailureQueue"), "an on-failure destination: {destination}");
 }
 
+/// Every IAM statement of the template: SAM function policies and roles' inline policies.
+fn statements(template: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (name, resource) in template["Resources"].as_mapping().expect("resources") {
+        let name = name.as_str().unwrap().to_owned();
+        let policies = match resource["Type"].as_str() {
+            Some("AWS::Serverless::Function") => resource["Properties"]["Policies"].as_sequence().cloned(),
+            Some("AWS::IAM::Role") => resource["Properties"]["Policies"]
+                .as_sequence()
+                .map(|ps| ps.iter().map(|p| p["PolicyDocument"].clone()).collect()),
+            _ => None,
+        };
+        for policy in policies.unwrap_or_default() {
+            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+                out.push((name.clone(), statement.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Invariant 7: no function may write, change or delete an event.
 #[test]
 fn no_function_may_write_events() {
     let template = template();
-    let resources = template["Resources"].as_mapping().expect("resources");
     let mut checked = 0;
-    for (name, resource) in resources {
-        if resource["Type"] != "AWS::Serverless::Function" {
+    for (name, statement) in statements(&template) {
+        let on_events = serde_yaml::to_string(&statement["Resource"]).unwrap().contains("OrderEventsTable");
+        if !on_events {
             continue;
         }
-        for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
-            for statement in policy["Statement"].as_sequence().into_iter().flatten() {
-                let on_events =
-                    serde_yaml::to_string(&statement["Resource"]).unwrap().contains("OrderEventsTable");
-                if !on_events {
-                    continue;
-                }
-                for action in statement["Action"].as_sequence().into_iter().flatten() {
-                    let action = action.as_str().unwrap();
-                    checked += 1;
-                    assert!(
-                        ["dynamodb:Query", "dynamodb:GetItem"].contains(&action)
-                            || action.starts_with("dynamodb:DescribeStream")
-                            || ["dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"]
-                                .contains(&action),
-                        "{name:?} may {action} on the events table"
-                    );
-                }
-            }
+        for action in statement["Action"].as_sequence().into_iter().flatten() {
+            let action = action.as_str().unwrap();
+            checked += 1;
+            let read_only = ["dynamodb:Query", "dynamodb:GetItem"].contains(&action)
+                || [
+                    "dynamodb:DescribeStream",
+                    "dynamodb:GetRecords",
+                    "dynamodb:GetShardIterator",
+                    "dynamodb:ListStreams",
+                ]
+                .contains(&action);
+            assert!(read_only, "{name} may {action} on the events table");
         }
     }
-    assert!(checked > 0, "the policies were found and read");
+    assert!(checked >= 6, "the policies were found and read ({checked} actions)");
+}
+
+#[test]
+fn no_statement_grants_wildcard_actions_or_resources() {
+    let template = template();
+    for (name, statement) in statements(&template) {
+        let actions = serde_yaml::to_string(&statement["Action"]).unwrap();
+        assert!(!actions.contains('*'), "{name}: wildcard action {actions}");
+        assert_ne!(statement["Resource"], "*", "{name}: wildcard resource");
+    }
+}
+
+#[test]
+fn tables_are_encrypted_with_the_customer_managed_key_and_protected() {
+    let template = template();
+    for table in ["OrderEventsTable", "OrderSnapshotsTable"] {
+        let p = &template["Resources"][table]["Properties"];
+        assert_eq!(p["SSESpecification"]["SSEType"], "KMS", "{table}");
+        assert_eq!(
+            serde_yaml::to_string(&p["SSESpecification"]["KMSMasterKeyId"]).unwrap().trim(),
+            "!Ref DataKey"
+        );
+        assert_eq!(p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true, "{table}");
+        assert_eq!(p["DeletionProtectionEnabled"], true, "{table}");
+        assert_eq!(template["Resources"][table]["DeletionPolicy"], "Retain", "{table}");
+    }
+    assert_eq!(template["Resources"]["DataKey"]["Properties"]["EnableKeyRotation"], true);
+}
+
+#[test]
+fn the_operational_alarms_exist() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let metric_of =
+        |id: &str| template["Resources"][id]["Properties"]["MetricName"].as_str().map(str::to_owned);
+    for (id, metric) in [
+        ("StreamIteratorAgeAlarm", "IteratorAge"),
+        ("SnapshotStreamFunctionErrorsAlarm", "Errors"),
+        ("SnapshotCleanupFunctionErrorsAlarm", "Errors"),
+        ("SnapshotAdminFunctionErrorsAlarm", "Errors"),
+        ("StreamFailureQueueDepthAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("PoisonRecordsAlarm", "RecordsPoison"),
+    ] {
+        assert!(resources.contains_key(id), "{id}");
+        assert_eq!(metric_of(id).as_deref(), Some(metric), "{id}");
+    }
+    for function in ["SnapshotStreamFunction", "SnapshotCleanupFunction", "SnapshotAdminFunction"] {
+        let group = &template["Resources"][format!("{function}LogGroup").as_str()]["Properties"];
+        let retention = serde_yaml::to_string(&group["RetentionInDays"]).unwrap();
+        assert_eq!(retention.trim(), "!Ref LogRetentionDays", "{function} log retention");
+    }
 }
 
 #[test]
