@@ -3,13 +3,17 @@ SHELL := /bin/bash
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
 PYTHON ?= python3
+# The venv's tools (sam, cfn-lint, cargo-lambda and its zig) come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
 
-.PHONY: help run test lint fmt venv clean
+.PHONY: help run test lint fmt venv build sam-build deploy invoke invoke-all clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) ## install moto (and the template linters) into ./.venv
+venv: $(VENV_STAMP) ## install moto, cfn-lint, aws-sam-cli and cargo-lambda into ./.venv
 
 $(VENV_STAMP): requirements-dev.txt
 	rm -rf $(VENV)
@@ -17,20 +21,39 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-run: venv ## run the system locally: DynamoDB server + tables (Ctrl-C stops)
+run: venv ## run the system locally: DynamoDB server, stream runner, admin API, demo (Ctrl-C stops)
 	cargo run --quiet -p local --bin local-stack
 
-test: lint ## every test: fmt, clippy, unit, storage (against moto), properties
+test: lint ## every test: fmt, clippy, template linters, unit, storage (against moto), properties
 	cargo test --workspace --all-targets
 
-lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint on template.yaml
+lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint and sam validate --lint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
+	cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 sam validate --lint
 
 fmt: ## format the code
 	cargo fmt --all
 
+build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
+	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
+	@ls -l $(addprefix target/lambda/,$(addsuffix /bootstrap,$(FUNCTIONS)))
+
+sam-build: venv ## sam build --beta-features (cargo lambda, no Docker) into .aws-sam/
+	sam build --beta-features
+
+deploy: sam-build ## sam deploy (guided the first time, until a region is saved in samconfig.toml)
+	@if grep -q '^region' samconfig.toml; then sam deploy; else sam deploy --guided; fi
+
+invoke: venv ## run FN on EVENT locally: make invoke FN=snapshot-stream EVENT=events/snapshot-stream/insert-batch.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }
+	cargo run --quiet -p local --bin local-invoke -- $(FN) $(EVENT)
+
+invoke-all: venv ## make invoke for every function and every sample event
+	@set -e; for fn in $(FUNCTIONS); do for ev in events/$$fn/*.json; do \
+	  echo "== $$fn $$ev"; $(MAKE) --no-print-directory invoke FN=$$fn EVENT=$$ev; done; done
+
 clean: ## remove build output and the venv
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam .local

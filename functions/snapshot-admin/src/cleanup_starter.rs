@@ -30,6 +30,8 @@ pub struct LambdaCleanupStarter {
     pub client: aws_sdk_lambda::Client,
     /// `CLEANUP_FUNCTION_NAME`.
     pub function_name: String,
+    /// `CLEANUP_LOG_GROUP`: where its runs log.
+    pub log_group: String,
 }
 
 impl CleanupStarter for LambdaCleanupStarter {
@@ -50,9 +52,9 @@ impl CleanupStarter for LambdaCleanupStarter {
             Ok(Started {
                 runner: format!("lambda:{}", self.function_name),
                 follow: format!(
-                    "CloudWatch Logs group /aws/lambda/{}, request id {}; the summary is its last `cleanup run` line",
-                    self.function_name,
-                    invocation_id.as_deref().unwrap_or("?")
+                    "CloudWatch Logs group {}, request id {}: the run ends with a `cleanup run` line",
+                    self.log_group,
+                    invocation_id.as_deref().unwrap_or("(none returned)")
                 ),
                 invocation_id,
             })

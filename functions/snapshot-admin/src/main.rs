@@ -18,6 +18,8 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let cleanup_function = std::env::var("CLEANUP_FUNCTION_NAME")
         .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
+    let log_group =
+        std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
     let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
@@ -30,6 +32,7 @@ async fn main() -> Result<(), Error> {
         cleanup_starter: Arc::new(LambdaCleanupStarter {
             client: aws_sdk_lambda::Client::new(&aws),
             function_name: cleanup_function,
+            log_group,
         }),
         audit: Arc::new(LogAudit),
         auth: Arc::new(AuthPolicy { admin_group }),
