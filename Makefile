@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
 
-.PHONY: help run test lint fmt venv build sam-build deploy invoke invoke-all clean
+.PHONY: help run test lint fmt venv build sam-build deploy invoke invoke-all bench clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ invoke: venv ## run FN on EVENT locally: make invoke FN=snapshot-stream EVENT=ev
 invoke-all: venv ## make invoke for every function and every sample event
 	@set -e; for fn in $(FUNCTIONS); do for ev in events/$$fn/*.json; do \
 	  echo "== $$fn $$ev"; $(MAKE) --no-print-directory invoke FN=$$fn EVENT=$$ev; done; done
+
+bench: build ## benchmarks against moto: load cost vs history, stream throughput, binaries (prints tables)
+	cargo build --release --quiet -p bench $(addprefix -p ,$(FUNCTIONS))
+	target/release/bench $(BENCH_ARGS)
 
 clean: ## remove build output and the venv
 	cargo clean

@@ -1,0 +1,171 @@
+//! The measured scenarios, each on its own freshly created tables (the local server's Query
+//! time grows with a table's item count; history is seeded with BatchWriteItem, never with
+//! transactions, so figures reflect the order's history, not the server's quirks).
+
+use crate::stats::Spread;
+use shared::clock::ManualClock;
+use shared::config::SnapshotSettings;
+use shared::domain::samples::{recorded, sample_address};
+use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
+use shared::repository::LoadCost;
+use shared::snapshot::NewSnapshot;
+use shared::snapshot_service::SnapshotService;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use testkit::stream_events::insert_batch;
+use testkit::{TestTables, bulk_insert_events};
+
+pub const THRESHOLD: u64 = 10;
+
+/// A long-lived order whose state stays bounded: created, eight items, then quantity
+/// changes, address changes and payment authorizations/captures, in turn.
+pub fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
+    (1..=len)
+        .map(|seq| {
+            let event = match seq {
+                1 => OrderEvent::OrderCreated { customer_id: "cust-42".into(), currency: "EUR".into() },
+                2..=9 => OrderEvent::ItemAdded {
+                    sku: format!("SKU-{seq}"),
+                    name: format!("Product number {seq}"),
+                    quantity: 1,
+                    unit_price: Money::from_minor(1_000 + seq as i64),
+                },
+                _ => match seq % 4 {
+                    0 => OrderEvent::ItemQuantityChanged {
+                        sku: format!("SKU-{}", 2 + seq % 8),
+                        quantity: 1 + (seq % 5) as u32,
+                    },
+                    1 => OrderEvent::ShippingAddressSet { address: sample_address() },
+                    2 => OrderEvent::PaymentAuthorized {
+                        payment_id: format!("pay-{}", seq % 3),
+                        amount: Money::from_minor(100),
+                        method: "card".into(),
+                    },
+                    _ => OrderEvent::PaymentCaptured {
+                        payment_id: format!("pay-{}", seq % 3),
+                        amount: Money::from_minor(1),
+                    },
+                },
+            };
+            recorded(order_id, seq, event)
+        })
+        .collect()
+}
+
+pub struct LoadRow {
+    pub events: u64,
+    pub replay_ms: Spread,
+    pub snapshot_ms: Spread,
+    pub replay: LoadCost,
+    pub snapshot: LoadCost,
+}
+
+/// Full replay vs snapshot + tail for an order of `events` events whose newest snapshot is
+/// `THRESHOLD - 1` events behind (the worst case the stream function leaves).
+pub async fn load(events: u64, runs: usize) -> LoadRow {
+    let t = TestTables::new().await;
+    let order = "o-bench";
+    let history = history(order, events);
+    bulk_insert_events(&t.client, &t.events_table, &history).await;
+    let at = events.saturating_sub(THRESHOLD - 1).max(1);
+    let snapshot = NewSnapshot {
+        state: Order::replay(order, &history[..at as usize]).expect("history folds"),
+        timestamp: 0,
+        created_by: "bench".into(),
+        reason: "bench".into(),
+        strategy: None,
+        rule: None,
+    };
+    t.snapshot_store().put(&snapshot).await.expect("put snapshot");
+    let repo = t.repository();
+    let (mut replay_times, mut snapshot_times) = (Vec::new(), Vec::new());
+    let (mut replay, mut from_snapshot) = (None, None);
+    for _ in 0..runs {
+        let started = Instant::now();
+        let r = repo.load_by_replay(order).await.expect("replay").expect("order exists");
+        replay_times.push(started.elapsed());
+        let started = Instant::now();
+        let s = repo.load(order).await.expect("load").expect("order exists");
+        snapshot_times.push(started.elapsed());
+        assert_eq!(r.order, s.order, "snapshot + tail equals replay");
+        replay = Some(r.cost);
+        from_snapshot = Some(s.cost);
+    }
+    LoadRow {
+        events,
+        replay_ms: Spread::of_durations(&replay_times),
+        snapshot_ms: Spread::of_durations(&snapshot_times),
+        replay: replay.expect("runs > 0"),
+        snapshot: from_snapshot.expect("runs > 0"),
+    }
+}
+
+pub struct StreamRow {
+    pub records: usize,
+    pub orders: usize,
+    pub cold_rps: Spread,
+    pub warm_rps: Spread,
+    pub cold_requests_per_record: f64,
+    pub warm_requests_per_record: f64,
+    pub cold_reads_per_order: f64,
+    pub warm_reads_per_order: f64,
+    pub writes_per_order: f64,
+    pub snapshots_per_batch: u64,
+}
+
+/// A batch of `records` INSERTs over `orders` orders, interleaved as a stream carries them,
+/// handled by a cold container; then the next batch by the same, now warm, container.
+pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
+    let per_order = (records / orders) as u64;
+    let (mut cold_rps, mut warm_rps) = (Vec::new(), Vec::new());
+    let mut row = StreamRow {
+        records,
+        orders,
+        cold_rps: Spread::of(vec![0.0]),
+        warm_rps: Spread::of(vec![0.0]),
+        cold_requests_per_record: 0.0,
+        warm_requests_per_record: 0.0,
+        cold_reads_per_order: 0.0,
+        warm_reads_per_order: 0.0,
+        writes_per_order: 0.0,
+        snapshots_per_batch: 0,
+    };
+    for _ in 0..runs {
+        let t = TestTables::new().await;
+        let histories: Vec<Vec<RecordedEvent>> =
+            (0..orders).map(|o| history(&format!("o-{o:04}"), per_order * 2)).collect();
+        let all: Vec<RecordedEvent> = histories.iter().flatten().cloned().collect();
+        bulk_insert_events(&t.client, &t.events_table, &all).await;
+        let batch = |half: u64| {
+            let mut events = Vec::new();
+            for i in 0..per_order {
+                for h in &histories {
+                    events.push(h[(half * per_order + i) as usize].clone());
+                }
+            }
+            insert_batch(&events, half * records as u64 + 1)
+        };
+        let (first, second) = (batch(0), batch(1));
+        let svc =
+            SnapshotService::new(t.repository(), SnapshotSettings::default(), Arc::new(ManualClock::at(0)));
+        let changes = snapshot_stream::parse_event(&first).expect("batch parses");
+        let started = Instant::now();
+        let cold = svc.process_batch(&changes).await;
+        cold_rps.push(records as f64 / started.elapsed().max(Duration::from_micros(1)).as_secs_f64());
+        let changes = snapshot_stream::parse_event(&second).expect("batch parses");
+        let started = Instant::now();
+        let warm = svc.process_batch(&changes).await;
+        warm_rps.push(records as f64 / started.elapsed().max(Duration::from_micros(1)).as_secs_f64());
+        assert!(cold.first_failure.is_none() && warm.first_failure.is_none(), "no failures");
+        let (c, w) = (&cold.report, &warm.report);
+        row.cold_requests_per_record = (c.storage_reads + c.storage_writes) as f64 / records as f64;
+        row.warm_requests_per_record = (w.storage_reads + w.storage_writes) as f64 / records as f64;
+        row.cold_reads_per_order = c.storage_reads as f64 / orders as f64;
+        row.warm_reads_per_order = w.storage_reads as f64 / orders as f64;
+        row.writes_per_order = (c.storage_writes.max(w.storage_writes)) as f64 / orders as f64;
+        row.snapshots_per_batch = c.snapshots_written.max(w.snapshots_written);
+    }
+    row.cold_rps = Spread::of(cold_rps);
+    row.warm_rps = Spread::of(warm_rps);
+    row
+}
