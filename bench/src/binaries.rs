@@ -94,14 +94,19 @@ pub async fn run(binary: &PathBuf, env: &[(String, String)], event: Option<Value
             .await
             .map_err(|_| format!("{} did not answer the invocation", binary.display()))?;
     }
-    // SAFETY: our own child; wait4 reaps it and reports its peak resident set.
-    let peak = unsafe {
+    // VmHWM: the peak resident set since exec (rusage's maxrss would also count the forked
+    // image of this process before exec).
+    let peak = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<i64>().ok()))
+        .ok_or_else(|| format!("no VmHWM for {}", binary.display()))?;
+    // SAFETY: our own child, killed and reaped.
+    unsafe {
         libc::kill(pid, libc::SIGKILL);
         let mut status = 0;
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::wait4(pid, &mut status, 0, &mut usage);
-        usage.ru_maxrss
-    };
+        libc::waitpid(pid, &mut status, 0);
+    }
     server.abort();
     let response = rt.response.lock().expect("response").take();
     Ok(Run { ready: ready_at - started, peak_rss_kib: peak, response })

@@ -19,13 +19,21 @@ const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-cleanup", "snapshot-a
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only load|stream|binaries` runs one part.
+    let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
+    let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let runs = if quick { 2 } else { 5 };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut missed = Vec::new();
 
     // ---- loads ---------------------------------------------------------------------------
-    let lengths: &[u64] = if quick { &[10, 100, 1_000] } else { &[10, 100, 1_000, 10_000] };
+    let lengths: &[u64] = match (part("load"), quick) {
+        (false, _) => &[],
+        (true, true) => &[10, 100, 1_000],
+        (true, false) => &[10, 100, 1_000, 10_000],
+    };
     eprintln!(
         "load: {} history lengths × {runs} runs (the 10,000-event seed takes a minute)…",
         lengths.len()
@@ -78,56 +86,62 @@ async fn main() -> ExitCode {
             missed.push(format!("10,000 events: {ratio:.1}× faster than replay, target 20×"));
         }
     }
-    let svg = chart::render(
-        &[
-            Panel {
-                title: "Load time (median)",
-                y_label: "milliseconds",
-                series: vec![
-                    Series {
-                        name: "full replay",
-                        color: "#d62728",
-                        points: rows.iter().map(|r| (r.events as f64, r.replay_ms.median)).collect(),
-                    },
-                    Series {
-                        name: "snapshot + tail",
-                        color: "#2ca02c",
-                        points: rows.iter().map(|r| (r.events as f64, r.snapshot_ms.median)).collect(),
-                    },
-                ],
-            },
-            Panel {
-                title: "Items read per load",
-                y_label: "items",
-                series: vec![
-                    Series {
-                        name: "full replay",
-                        color: "#d62728",
-                        points: rows.iter().map(|r| (r.events as f64, r.replay.items_read as f64)).collect(),
-                    },
-                    Series {
-                        name: "snapshot + tail",
-                        color: "#2ca02c",
-                        points: rows
-                            .iter()
-                            .map(|r| (r.events as f64, r.snapshot.items_read as f64))
-                            .collect(),
-                    },
-                ],
-            },
-        ],
-        "events in the order's history",
-    );
-    let chart_path = root.join("docs/bench-load.svg");
-    if let Err(e) = std::fs::create_dir_all(root.join("docs")).and_then(|_| std::fs::write(&chart_path, svg))
-    {
-        eprintln!("cannot write {}: {e}", chart_path.display());
-    } else {
-        println!("\nChart: docs/bench-load.svg");
+    let svg = (!rows.is_empty()).then(|| {
+        chart::render(
+            &[
+                Panel {
+                    title: "Load time (median)",
+                    y_label: "milliseconds",
+                    series: vec![
+                        Series {
+                            name: "full replay",
+                            color: "#d62728",
+                            points: rows.iter().map(|r| (r.events as f64, r.replay_ms.median)).collect(),
+                        },
+                        Series {
+                            name: "snapshot + tail",
+                            color: "#2ca02c",
+                            points: rows.iter().map(|r| (r.events as f64, r.snapshot_ms.median)).collect(),
+                        },
+                    ],
+                },
+                Panel {
+                    title: "Items read per load",
+                    y_label: "items",
+                    series: vec![
+                        Series {
+                            name: "full replay",
+                            color: "#d62728",
+                            points: rows
+                                .iter()
+                                .map(|r| (r.events as f64, r.replay.items_read as f64))
+                                .collect(),
+                        },
+                        Series {
+                            name: "snapshot + tail",
+                            color: "#2ca02c",
+                            points: rows
+                                .iter()
+                                .map(|r| (r.events as f64, r.snapshot.items_read as f64))
+                                .collect(),
+                        },
+                    ],
+                },
+            ],
+            "events in the order's history",
+        )
+    });
+    if let Some(svg) = svg {
+        let chart_path = root.join("docs/bench-load.svg");
+        match std::fs::create_dir_all(root.join("docs")).and_then(|_| std::fs::write(&chart_path, svg)) {
+            Ok(()) => println!("\nChart: docs/bench-load.svg"),
+            Err(e) => eprintln!("cannot write {}: {e}", chart_path.display()),
+        }
     }
 
     // ---- the stream function -------------------------------------------------------------
-    let shapes: &[(usize, usize)] = &[(100, 1), (100, 10), (100, 100), (1_000, 1), (1_000, 10), (1_000, 100)];
+    let all_shapes = [(100, 1), (100, 10), (100, 100), (1_000, 1), (1_000, 10), (1_000, 100)];
+    let shapes: &[(usize, usize)] = if part("stream") { &all_shapes } else { &[] };
     eprintln!("stream: {} batch shapes × {} runs…", shapes.len(), runs.min(3));
     println!(
         "\n## Stream function: one batch on a cold container, then the next batch on the same warm one\n"
@@ -187,7 +201,7 @@ async fn main() -> ExitCode {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    for function in FUNCTIONS {
+    for function in FUNCTIONS.iter().copied().filter(|_| part("binaries")) {
         let bootstrap = root.join(format!("target/lambda/{function}/bootstrap"));
         let size = std::fs::metadata(&bootstrap).map(|m| m.len()).ok();
         let host = root.join(format!("target/release/{function}"));
