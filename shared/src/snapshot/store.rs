@@ -134,18 +134,7 @@ impl SnapshotStore {
         let mut start_key = None;
         // One item per page: the common case (newest is usable) reads exactly one snapshot.
         while latest.skipped.len() < MAX_SNAPSHOTS_EXAMINED {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("orderId = :id")
-                .expression_attribute_values(":id", s(order_id))
-                .scan_index_forward(false)
-                .limit(1)
-                .set_exclusive_start_key(start_key.take())
-                .send()
-                .await
-                .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+            let page = self.newest_page(order_id, start_key.take()).await?;
             latest.cost.page(page.items(), false);
             let Some(item) = page.items().first() else { break };
             match codec::decode(item) {
@@ -173,21 +162,30 @@ impl SnapshotStore {
         order_id: &str,
     ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
         validate_order_id(order_id)?;
-        let page = self
-            .client
+        let page = self.newest_page(order_id, None).await?;
+        let Some(item) = page.items().first() else { return Ok(None) };
+        let version = get_n(item, "version")
+            .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
+        Ok(Some((version, codec::decode(item))))
+    }
+
+    /// One snapshot item, newest first, after `start` (a page's LastEvaluatedKey).
+    async fn newest_page(
+        &self,
+        order_id: &str,
+        start: Option<Item>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, DynamoError> {
+        self.client
             .query()
             .table_name(&self.table)
             .key_condition_expression("orderId = :id")
             .expression_attribute_values(":id", s(order_id))
             .scan_index_forward(false)
             .limit(1)
+            .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
-        let Some(item) = page.items().first() else { return Ok(None) };
-        let version = get_n(item, "version")
-            .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
-        Ok(Some((version, codec::decode(item))))
+            .map_err(|e| DynamoError::new("Query", &self.table, e))
     }
 
     /// One snapshot with its state, whether usable or not.
