@@ -128,7 +128,11 @@ async fn every_sample_event_runs_through_the_router() {
         ("delete.json", StatusCode::OK),
         ("cleanup-one-order.json", StatusCode::OK),
         ("cleanup.json", StatusCode::ACCEPTED),
-        ("unauthorized-no-identity.json", StatusCode::FORBIDDEN),
+        ("unauthorized-list.json", StatusCode::FORBIDDEN),
+        ("unauthorized-create.json", StatusCode::FORBIDDEN),
+        ("unauthorized-cleanup.json", StatusCode::FORBIDDEN),
+        ("unauthorized-verify.json", StatusCode::FORBIDDEN),
+        ("unauthorized-get-order.json", StatusCode::FORBIDDEN),
         ("unauthorized-not-admin-group.json", StatusCode::FORBIDDEN),
     ];
     let files: Vec<_> =
@@ -346,13 +350,21 @@ async fn bad_inputs_get_the_right_4xx_and_never_a_500() {
 #[tokio::test]
 async fn requests_without_an_admin_identity_are_refused_even_on_unknown_routes() {
     let api = api().await;
-    let (status, body) = api.event("unauthorized-no-identity.json").await;
+    let (status, body) = api.event("unauthorized-list.json").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "unauthenticated");
     let (status, body) = api.event("unauthorized-not-admin-group.json").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(body["error"]["code"], "forbidden");
     assert_eq!(api.t.verified_snapshots("o-1001").await, vec![20, 10], "the refused delete did nothing");
+    // every route refuses a request that carries no identity, and changes nothing
+    for (method, path) in snapshot_admin::routes::ROUTES {
+        let uri = path.replace("{orderId}", "o-1001").replace("{version}", "10");
+        let bare = Request::builder().method(*method).uri(&uri).body(Body::empty()).unwrap();
+        let (status, body) = api.send(bare).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
+    }
+    assert_eq!(api.t.verified_snapshots("o-1001").await, vec![20, 10]);
     // no API Gateway context and no local identity: refused
     let bare = Request::builder().uri("/admin/nothing").body(Body::empty()).unwrap();
     assert_eq!(api.send(bare).await.0, StatusCode::FORBIDDEN);
