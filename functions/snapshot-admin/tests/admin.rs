@@ -467,3 +467,25 @@ fn the_template_routes_are_the_routers() {
     routes.sort();
     assert_eq!(declared, routes);
 }
+
+// ---- concurrency -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn concurrent_admin_creates_write_one_snapshot_and_the_rest_conflict() {
+    let api = Arc::new(api().await);
+    let calls: Vec<_> = (0..8)
+        .map(|_| {
+            let api = Arc::clone(&api);
+            tokio::spawn(
+                async move { api.local("POST", "/admin/order-snapshots/create/o-1001", None).await.0 },
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for call in calls {
+        statuses.push(call.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(api.t.verified_snapshots("o-1001").await, vec![25, 20, 10]);
+}
