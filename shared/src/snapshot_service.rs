@@ -311,25 +311,26 @@ impl SnapshotService {
             let contiguous = newer.iter().zip(c.state.version + 1..).all(|(e, s)| e.sequence == s);
             contiguous.then_some((c, newer))
         });
-        let (base, tail, snapshot) = match from_cache {
+        let (base, tail, snapshot, current) = match from_cache {
             Some((c, newer)) => {
                 outcome.cache_hit = true;
-                (c.state, newer, c.snapshot)
+                let mut current = c.state.clone();
+                current
+                    .apply_all(&newer)
+                    .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
+                (c.state, newer, c.snapshot, current)
             }
             None => {
+                // The load already folded the tail onto its base: use its `current`.
                 let parts = self.repository.load_parts(order_id, Some(upto)).await?;
                 let parts = parts.ok_or_else(|| SnapshotServiceError::EventsMissing {
                     order_id: order_id.to_owned(),
                     upto,
                 })?;
                 outcome.reads += parts.cost.round_trips;
-                (parts.base, parts.tail, parts.snapshot)
+                (parts.base, parts.tail, parts.snapshot, parts.current)
             }
         };
-        let mut current = base.clone();
-        current
-            .apply_all(&tail)
-            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
 
         let facts = SnapshotFacts {
             last_sequence: current.version,
