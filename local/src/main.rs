@@ -8,9 +8,7 @@ use local::stream_runner::{RunnerConfig, StreamRunner};
 use local::{stream_arn, streams_client_for};
 use shared::clock::{Clock, SystemClock};
 use shared::config::Config;
-use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
-use shared::snapshot::SnapshotStore;
 use shared::snapshot_service::SnapshotService;
 use shared::tables;
 use std::path::PathBuf;
@@ -61,10 +59,7 @@ async fn run() -> Result<(), String> {
         config.snapshots.time_interval_hours
     );
 
-    let repository = OrderRepository::new(
-        EventStore::new(client.clone(), &config.tables.events),
-        SnapshotStore::new(client.clone(), &config.tables.snapshots),
-    );
+    let repository = OrderRepository::for_tables(client.clone(), &config.tables);
     let service = SnapshotService::new(repository.clone(), config.snapshots.clone(), Arc::new(SystemClock));
     let failures = PathBuf::from(".local/stream-failures.jsonl");
     std::fs::create_dir_all(".local").map_err(|e| format!("create .local: {e}"))?;
@@ -141,9 +136,8 @@ fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Rou
     use snapshot_admin::audit::LogAudit;
     use snapshot_admin::auth::{AuthPolicy, LocalCaller};
     use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
-    let snapshots = SnapshotStore::new(client.clone(), &config.tables.snapshots);
-    let repository =
-        OrderRepository::new(EventStore::new(client.clone(), &config.tables.events), snapshots.clone());
+    let repository = OrderRepository::for_tables(client.clone(), &config.tables);
+    let snapshots = repository.snapshots().clone();
     let clock = Arc::new(SystemClock);
     let cleanup =
         Arc::new(shared::cleanup::CleanupService::new(snapshots, config.snapshots.clone(), clock.clone()));

@@ -77,13 +77,6 @@ impl ReadCost {
         self.bytes += bytes;
         self.read_units += if consistent { units } else { units / 2.0 };
     }
-
-    pub fn add(&mut self, other: ReadCost) {
-        self.round_trips += other.round_trips;
-        self.items += other.items;
-        self.bytes += other.bytes;
-        self.read_units += other.read_units;
-    }
 }
 
 /// An item's size by DynamoDB's rules: attribute names plus values.

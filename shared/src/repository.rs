@@ -91,6 +91,14 @@ impl OrderRepository {
         OrderRepository { events, snapshots }
     }
 
+    /// Both stores on the configured tables, sharing one client.
+    pub fn for_tables(client: aws_sdk_dynamodb::Client, tables: &crate::config::TableNames) -> Self {
+        OrderRepository::new(
+            EventStore::new(client.clone(), &tables.events),
+            SnapshotStore::new(client, &tables.snapshots),
+        )
+    }
+
     pub fn events(&self) -> &EventStore {
         &self.events
     }

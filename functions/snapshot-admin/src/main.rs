@@ -2,9 +2,7 @@ use lambda_http::{Error, run};
 use shared::cleanup::CleanupService;
 use shared::clock::SystemClock;
 use shared::config::Config;
-use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
-use shared::snapshot::SnapshotStore;
 use shared::snapshot_service::SnapshotService;
 use snapshot_admin::audit::LogAudit;
 use snapshot_admin::auth::AuthPolicy;
@@ -23,8 +21,8 @@ async fn main() -> Result<(), Error> {
     let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let snapshots = SnapshotStore::new(dynamo.clone(), &config.tables.snapshots);
-    let repository = OrderRepository::new(EventStore::new(dynamo, &config.tables.events), snapshots.clone());
+    let repository = OrderRepository::for_tables(dynamo, &config.tables);
+    let snapshots = repository.snapshots().clone();
     let clock = Arc::new(SystemClock);
     let state = AppState {
         snapshots: Arc::new(SnapshotService::new(repository, config.snapshots.clone(), clock.clone())),

@@ -2,9 +2,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::clock::SystemClock;
 use shared::config::Config;
-use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
-use shared::snapshot::SnapshotStore;
 use shared::snapshot_service::SnapshotService;
 use std::sync::Arc;
 
@@ -14,10 +12,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = aws_sdk_dynamodb::Client::new(&aws);
-    let repository = OrderRepository::new(
-        EventStore::new(client.clone(), &config.tables.events),
-        SnapshotStore::new(client, &config.tables.snapshots),
-    );
+    let repository = OrderRepository::for_tables(client, &config.tables);
     let service = SnapshotService::new(repository, config.snapshots, Arc::new(SystemClock));
     let service = &service;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
