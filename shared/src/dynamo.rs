@@ -56,6 +56,19 @@ impl DynamoError {
     }
 }
 
+/// Whether `error`, or any error behind it, is a transient DynamoDB failure (throttling,
+/// timeout, unreachable): the caller may retry the same request.
+pub fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(dynamo) = e.downcast_ref::<DynamoError>() {
+            return dynamo.transient;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// What a read cost, as DynamoDB would bill it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct ReadCost {

@@ -28,7 +28,8 @@ pub enum EventStoreError {
         #[source]
         source: EventRecordError,
     },
-    #[error(transparent)]
+    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
+    #[error("{0}")]
     Dynamo(#[from] DynamoError),
 }
 
@@ -117,20 +118,29 @@ impl EventStore {
             [] => {}
             // One event needs no transaction: a conditional put is atomic and half the cost.
             [one] => {
-                self.client
+                let put = self
+                    .client
                     .put_item()
                     .table_name(&self.table)
                     .set_item(Some(event_to_item(one)))
                     .condition_expression(FREE)
                     .send()
-                    .await
-                    .map_err(|e| {
-                        if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
-                            conflict()
-                        } else {
-                            DynamoError::new("PutItem", &self.table, e).into()
+                    .await;
+                match put {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        // The SDK retries a put whose answer was lost (timeout, dropped
+                        // connection); if that first attempt landed, the slot holds our own
+                        // event and the append succeeded.
+                        if !self.holds(one).await? {
+                            return Err(conflict());
                         }
-                    })?;
+                    }
+                    Err(e) => return Err(DynamoError::new("PutItem", &self.table, e).into()),
+                }
             }
             many => {
                 let items = many
@@ -148,6 +158,9 @@ impl EventStore {
                 self.client
                     .transact_write_items()
                     .set_transact_items(Some(items))
+                    // The same token on every SDK retry: DynamoDB applies a retried
+                    // transaction whose first attempt landed only once (10-minute window).
+                    .client_request_token(&many[0].event_id)
                     .send()
                     .await
                     .map_err(|e| {
@@ -165,6 +178,22 @@ impl EventStore {
             }
         }
         Ok(recorded)
+    }
+
+    /// Whether the slot of `event` holds exactly that event (same event id).
+    async fn holds(&self, event: &RecordedEvent) -> Result<bool, EventStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key("orderId", s(&event.order_id))
+            .key("sequence", n(event.sequence))
+            .projection_expression("eventId")
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("GetItem", &self.table, e))?;
+        Ok(out.item.is_some_and(|item| get_s(&item, "eventId").ok() == Some(event.event_id.as_str())))
     }
 
     /// Events with `from <= sequence <= to` (`to = None`: to the end), in order, following

@@ -2,6 +2,7 @@
 //! the strategies that decide when to snapshot, and configuration. Knows nothing of Lambda.
 
 pub mod cleanup;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -2,6 +2,7 @@
 //! virtualenv) and a fresh pair of tables per test, so tests run in parallel without sharing
 //! data. One server per test binary; it dies with the test process.
 
+pub mod faults;
 mod histories;
 mod proxy;
 mod server;
@@ -14,11 +15,13 @@ pub use server::{LocalDynamo, moto_server_path};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use shared::client::ClientTuning;
 use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
 use shared::snapshot::SnapshotStore;
 use shared::tables;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The server every test of this binary shares (started on first use).
 pub fn shared_server() -> &'static LocalDynamo {
@@ -26,16 +29,29 @@ pub fn shared_server() -> &'static LocalDynamo {
     SERVER.get_or_init(|| LocalDynamo::start().expect("start the local DynamoDB server"))
 }
 
-/// A client for `endpoint` with dummy credentials: exactly what the functions get from
-/// `AWS_ENDPOINT_URL` locally.
+/// A client for `endpoint` with dummy credentials: what the functions get from
+/// `AWS_ENDPOINT_URL` locally, with the production retry policy but patient timeouts (the
+/// shared test server is slow while every test of the binary hits it at once).
 pub fn client_for(endpoint: &str) -> Client {
-    let config = aws_sdk_dynamodb::Config::builder()
+    let patient = ClientTuning {
+        attempt_timeout: Duration::from_secs(30),
+        operation_timeout: Duration::from_secs(120),
+        ..ClientTuning::default()
+    };
+    client_tuned(endpoint, patient)
+}
+
+/// A client for `endpoint` with the given timeouts and retries (fault tests).
+pub fn client_tuned(endpoint: &str, tuning: ClientTuning) -> Client {
+    Client::from_conf(tuning.apply(client_builder(endpoint)).build())
+}
+
+fn client_builder(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("test", "test", None, None, "testkit"))
-        .build();
-    Client::from_conf(config)
 }
 
 /// A test's own event and snapshot tables on the shared server.

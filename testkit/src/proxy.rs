@@ -1,10 +1,10 @@
-//! A TCP proxy in front of the local server that can cut the connection, to simulate the
-//! database going away in the middle of work without losing its data (moto keeps data in
-//! memory only, so killing it would also wipe the tables).
+//! A TCP proxy in front of the local server that injects network faults without losing the
+//! server's data: cut every connection (the database went away), stall (requests hang until
+//! the client's timeout), or lose responses (the write landed, its answer did not).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -15,6 +15,10 @@ pub struct Proxy {
     upstream: SocketAddr,
     /// Requests still allowed before the proxy cuts itself; negative: unlimited.
     budget: Arc<AtomicI64>,
+    /// Requests are swallowed, never answered.
+    stalled: Arc<AtomicBool>,
+    /// Responses still to be dropped (the connection is closed instead of answering).
+    lose: Arc<AtomicI64>,
     up: watch::Sender<bool>,
     accept: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
@@ -29,6 +33,8 @@ impl Proxy {
             addr,
             upstream: SocketAddr::from(([127, 0, 0, 1], upstream_port)),
             budget: Arc::new(AtomicI64::new(-1)),
+            stalled: Arc::new(AtomicBool::new(false)),
+            lose: Arc::new(AtomicI64::new(0)),
             up,
             accept: std::sync::Mutex::new(None),
         });
@@ -54,9 +60,26 @@ impl Proxy {
         }
     }
 
+    /// Requests reach nothing and get no answer until [`Proxy::unstall`]: the client's
+    /// attempt timeout is what ends them.
+    pub fn stall(&self) {
+        self.stalled.store(true, Ordering::SeqCst);
+    }
+
+    pub fn unstall(&self) {
+        self.stalled.store(false, Ordering::SeqCst);
+    }
+
+    /// The next `responses` requests reach the server, but their answers are dropped and the
+    /// connection closed: the client cannot know whether its write happened.
+    pub fn lose_responses(&self, responses: i64) {
+        self.lose.store(responses, Ordering::SeqCst);
+    }
+
     /// Listens again on the same port.
     pub async fn restore(self: &Arc<Self>) {
         self.cut();
+        self.unstall();
         self.budget.store(-1, Ordering::SeqCst);
         let listener = TcpListener::bind(self.addr).await.expect("rebind proxy");
         self.up.send_replace(true);
@@ -98,13 +121,32 @@ impl Proxy {
                     me.cut();
                     break;
                 }
+                if me.stalled.load(Ordering::SeqCst) {
+                    continue;
+                }
                 if sw.write_all(&buf[..n]).await.is_err() {
                     break;
                 }
             }
         };
+        let lose = Arc::clone(&self.lose);
         let to_client = async move {
-            let _ = tokio::io::copy(&mut sr, &mut cw).await;
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = match sr.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                // Responses are small and one request is in flight per connection, so the
+                // first chunk after a request starts its answer.
+                if buf[..n].starts_with(b"HTTP/1.") && lose.fetch_sub(1, Ordering::SeqCst) > 0 {
+                    break;
+                }
+                lose.fetch_max(0, Ordering::SeqCst);
+                if cw.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
         };
         tokio::select! {
             _ = to_server => {}

@@ -22,6 +22,8 @@ pub fn moto_server_path() -> PathBuf {
 pub struct LocalDynamo {
     port: u16,
     child: Mutex<Option<Child>>,
+    /// moto's request recording, replayed after a crash (see [`LocalDynamo::start_durable`]).
+    recording: Option<PathBuf>,
 }
 
 impl LocalDynamo {
@@ -36,9 +38,57 @@ impl LocalDynamo {
         if let Err(e) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) {
             return Err(io::Error::new(e.kind(), format!("port {port} is not free: {e}")));
         }
-        let server = LocalDynamo { port, child: Mutex::new(None) };
+        let server = LocalDynamo { port, child: Mutex::new(None), recording: None };
         server.restart()?;
         Ok(server)
+    }
+
+    /// A server that survives [`LocalDynamo::crash_and_recover`]: moto records every request
+    /// it receives to a file, and a restarted server replays them. A request recorded but cut
+    /// off by the crash is applied on recovery, like a write whose answer was lost.
+    pub fn start_durable() -> io::Result<Self> {
+        let port = free_port()?;
+        let recording =
+            std::env::temp_dir().join(format!("moto-recording-{}-{port}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&recording);
+        let server = LocalDynamo { port, child: Mutex::new(None), recording: Some(recording) };
+        server.restart()?;
+        Ok(server)
+    }
+
+    /// Kills the server with SIGKILL, starts a new one on the same port and replays the
+    /// recording into it. Panics on a server not started durable.
+    pub fn crash_and_recover(&self) -> io::Result<()> {
+        self.stop();
+        self.recover()
+    }
+
+    /// After [`LocalDynamo::stop`] (a crash): a new server with every recorded request
+    /// replayed. Panics on a server not started durable.
+    pub fn recover(&self) -> io::Result<()> {
+        assert!(self.recording.is_some(), "recover needs LocalDynamo::start_durable");
+        self.restart()?;
+        let mut stream = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(300)))?;
+        // moto replays to the host this request names: name the server itself.
+        let request = format!(
+            "POST /moto-api/recorder/replay-recording HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            self.port
+        );
+        stream.write_all(request.as_bytes())?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer)?;
+        if !answer.starts_with("HTTP/1.1 200") {
+            let log = self.recording.as_ref().map(|r| r.with_extension("log")).unwrap_or_default();
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            return Err(io::Error::other(format!(
+                "replay failed: {}\n{}",
+                answer.lines().next().unwrap_or(""),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            )));
+        }
+        Ok(())
     }
 
     pub fn port(&self) -> u16 {
@@ -61,7 +111,7 @@ impl LocalDynamo {
     /// (Re)starts the server on the same port.
     pub fn restart(&self) -> io::Result<()> {
         self.stop();
-        let child = spawn_tied_to_process(self.port)?;
+        let child = spawn_tied_to_process(self.port, self.recording.as_deref())?;
         *self.child.lock().expect("server lock") = Some(child);
         wait_until_ready(self.port)
     }
@@ -70,6 +120,10 @@ impl LocalDynamo {
 impl Drop for LocalDynamo {
     fn drop(&mut self) {
         self.stop();
+        if let Some(recording) = &self.recording {
+            let _ = std::fs::remove_file(recording);
+            let _ = std::fs::remove_file(recording.with_extension("log"));
+        }
     }
 }
 
@@ -79,7 +133,7 @@ fn free_port() -> io::Result<u16> {
 
 /// Spawns moto from a thread that never ends, with PR_SET_PDEATHSIG: the kernel kills the
 /// server when that thread (so the test process) dies, even if the process is killed.
-fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
+fn spawn_tied_to_process(port: u16, recording: Option<&std::path::Path>) -> io::Result<Child> {
     let path = moto_server_path();
     if !path.exists() {
         return Err(io::Error::new(
@@ -87,6 +141,7 @@ fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
             format!("{} not found: run `make venv` (make test does it) to install moto", path.display()),
         ));
     }
+    let recording = recording.map(std::path::Path::to_path_buf);
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new().name(format!("moto-{port}")).spawn(move || {
         let mut command = Command::new(path);
@@ -95,6 +150,13 @@ fn spawn_tied_to_process(port: u16) -> io::Result<Child> {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
+        if let Some(path) = &recording {
+            command.env("MOTO_ENABLE_RECORDING", "True").env("MOTO_RECORDER_FILEPATH", path);
+            // the server's own log, for a replay that fails
+            if let Ok(log) = std::fs::File::create(path.with_extension("log")) {
+                command.stderr(log);
+            }
+        }
         // Its own process group: a Ctrl-C at the terminal reaches us, and we stop it in order.
         command.process_group(0);
         // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.

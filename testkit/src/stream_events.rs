@@ -69,3 +69,31 @@ pub fn inserted_events(event: &Value) -> Vec<RecordedEvent> {
         })
         .collect()
 }
+
+/// What Lambda does with a batch: deliver it, and while the handler reports a failure (or
+/// fails the whole invocation), deliver again from the reported record. Returns the
+/// deliveries it took; panics if the batch still fails after `max_deliveries`.
+pub async fn deliver_until_done<F, Fut>(
+    events: &[RecordedEvent],
+    first_position: u64,
+    max_deliveries: u32,
+    handler: F,
+) -> u32
+where
+    F: Fn(Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<String>, String>>,
+{
+    let mut from = 0usize;
+    for delivery in 1..=max_deliveries {
+        let batch = insert_batch(&events[from..], first_position + from as u64);
+        // An Err is a failed invocation: Lambda retries the same batch.
+        if let Ok(failures) = handler(batch).await {
+            let Some(at) = failures.first() else { return delivery };
+            from = (first_position..)
+                .take(events.len())
+                .position(|p| position_string(p) == *at)
+                .unwrap_or_else(|| panic!("reported failure {at} is not a record of the batch"));
+        }
+    }
+    panic!("the batch still failed after {max_deliveries} deliveries");
+}

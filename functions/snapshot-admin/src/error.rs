@@ -28,6 +28,8 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    #[error("the database is busy or unreachable; retry the request")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -42,6 +44,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,21 +59,31 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
 
+    /// An unexpected failure: 503 when DynamoDB was throttling or unreachable (the SDK's
+    /// retries ran out; the caller may retry), else 500.
     pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        ApiError::Internal(Box::new(error))
+        if shared::dynamo::is_transient(&error) {
+            ApiError::Unavailable(Box::new(error))
+        } else {
+            ApiError::Internal(Box::new(error))
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::Internal(source) = &self {
+        if let ApiError::Internal(source) | ApiError::Unavailable(source) = &self {
             tracing::error!(error = %source, detail = ?source, "request failed");
         }
         let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if matches!(self, ApiError::Unavailable(_)) {
+            return (self.status(), [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
+        }
         (self.status(), Json(body)).into_response()
     }
 }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
         std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
     let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let dynamo = shared::client::dynamodb_client((&aws).into());
     let repository = OrderRepository::for_tables(dynamo, &config.tables);
     let snapshots = repository.snapshots().clone();
     let clock = Arc::new(SystemClock);

@@ -11,7 +11,8 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let snapshots = SnapshotStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.tables.snapshots);
+    let snapshots =
+        SnapshotStore::new(shared::client::dynamodb_client((&aws).into()), &config.tables.snapshots);
     let service = CleanupService::new(snapshots, config.snapshots, Arc::new(SystemClock));
     let service = &service;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

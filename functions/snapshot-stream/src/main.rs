@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let client = shared::client::dynamodb_client((&aws).into());
     let repository = OrderRepository::for_tables(client, &config.tables);
     let service = SnapshotService::new(repository, config.snapshots, Arc::new(SystemClock));
     let service = &service;

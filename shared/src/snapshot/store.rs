@@ -38,7 +38,8 @@ pub enum SnapshotStoreError {
     },
     #[error("{remaining} deletes of order {order_id} still unprocessed after {attempts} attempts")]
     Unprocessed { order_id: String, remaining: usize, attempts: u32 },
-    #[error(transparent)]
+    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
+    #[error("{0}")]
     Dynamo(#[from] DynamoError),
 }
 
