@@ -95,6 +95,8 @@ impl From<SnapshotStoreError> for ApiError {
             SnapshotStoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
             SnapshotStoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             SnapshotStoreError::Encode(ref inner) => ApiError::Conflict(inner.to_string()),
+            // BatchWriteItem's form of throttling, after our own retries.
+            SnapshotStoreError::Unprocessed { .. } => ApiError::Unavailable(Box::new(e)),
             other => ApiError::internal(other),
         }
     }
