@@ -441,13 +441,19 @@ impl SnapshotService {
     }
 }
 
-enum Decoded {
+/// What a stream record is to the snapshot service.
+#[derive(Debug, PartialEq)]
+pub enum Decoded {
+    /// MODIFY or REMOVE: not ours to act on.
     Ignored,
+    /// Cannot be understood: reported as failed, never snapshotted.
     Poison(String),
     Event(RecordedEvent),
 }
 
-fn decode(change: &StreamChange) -> Decoded {
+/// Classifies one record strictly: every attribute present with its type, a known event
+/// type and schema version, a valid order id and a positive sequence.
+pub fn decode(change: &StreamChange) -> Decoded {
     let body = match &change.body {
         Ok(body) => body,
         Err(reason) => return Decoded::Poison(reason.clone()),

@@ -1,10 +1,13 @@
 //! The stream function's adapter: Lambda's DynamoDB stream event in, `SnapshotService` call,
 //! partial-batch response out. Records are parsed one by one so that one malformed record
-//! is isolated (reported as failed) instead of failing the whole event's deserialization.
+//! is isolated (reported as failed) instead of failing the whole event's deserialization:
+//! the runtime hands over each record as raw JSON ([`RawStreamEvent`]), so even a string
+//! serde cannot decode (a lone UTF-16 surrogate escape) poisons only its own record.
 
-use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use shared::dynamo::Item;
 use shared::metrics::emf_line;
 use shared::snapshot_service::{
@@ -29,7 +32,26 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// The Lambda handler: [`process`], then the batch's metrics as an EMF line.
+/// The event as the runtime deserializes it: the records stay raw JSON until parsed one by
+/// one. Only bytes that are not JSON at all (never sent by Lambda) fail the invocation.
+#[derive(Debug, Deserialize)]
+pub struct RawStreamEvent {
+    #[serde(rename = "Records")]
+    pub records: Vec<Box<RawValue>>,
+}
+
+/// The Lambda handler: [`process_raw`], then the batch's metrics as an EMF line.
+pub async fn handle_raw(
+    service: &SnapshotService,
+    event: RawStreamEvent,
+) -> Result<DynamoDbEventResponse, HandlerError> {
+    let changes = parse_raw_event(&event)?;
+    let outcome = service.process_batch(&changes).await;
+    emit_metrics(&outcome.report);
+    Ok(response(outcome))
+}
+
+/// [`handle_raw`] for an event already parsed as a JSON value (tests, the local runner).
 pub async fn handle(service: &SnapshotService, event: Value) -> Result<DynamoDbEventResponse, HandlerError> {
     let (response, report) = process(service, event).await?;
     emit_metrics(&report);
@@ -59,31 +81,70 @@ pub async fn process(
 /// body rather than failing its neighbours.
 pub fn parse_event(event: &Value) -> Result<Vec<StreamChange>, HandlerError> {
     let records = event.get("Records").and_then(Value::as_array).ok_or(HandlerError::NotAStreamEvent)?;
-    records
+    records.iter().enumerate().map(|(index, record)| change(index, record)).collect()
+}
+
+/// [`parse_event`] over raw records: a record that is not even a JSON value (a lone
+/// surrogate escape) is still reported by its SequenceNumber.
+pub fn parse_raw_event(event: &RawStreamEvent) -> Result<Vec<StreamChange>, HandlerError> {
+    event
+        .records
         .iter()
         .enumerate()
-        .map(|(index, record)| {
-            let position = record
-                .pointer("/dynamodb/SequenceNumber")
-                .and_then(Value::as_str)
-                .ok_or(HandlerError::NoSequenceNumber { index })?
-                .to_owned();
-            Ok(StreamChange { position, body: parse_record(record) })
+        .map(|(index, raw)| match serde_json::from_str::<Value>(raw.get()) {
+            Ok(record) => change(index, &record),
+            Err(e) => {
+                let position = position_only(raw.get()).ok_or(HandlerError::NoSequenceNumber { index })?;
+                Ok(StreamChange { position, body: Err(format!("malformed record: {e}")) })
+            }
         })
         .collect()
 }
 
+fn change(index: usize, record: &Value) -> Result<StreamChange, HandlerError> {
+    let position = record
+        .pointer("/dynamodb/SequenceNumber")
+        .and_then(Value::as_str)
+        .ok_or(HandlerError::NoSequenceNumber { index })?
+        .to_owned();
+    Ok(StreamChange { position, body: parse_record(record) })
+}
+
+/// Just the SequenceNumber; serde skips every other field without decoding its strings.
+fn position_only(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Record {
+        dynamodb: Change,
+    }
+    #[derive(Deserialize)]
+    struct Change {
+        #[serde(rename = "SequenceNumber")]
+        sequence_number: String,
+    }
+    serde_json::from_str::<Record>(raw).ok().map(|r| r.dynamodb.sequence_number)
+}
+
+/// Reads only what the service uses (eventName, dynamodb.NewImage), so fields it never looks
+/// at cannot poison a record.
 fn parse_record(record: &Value) -> Result<ChangeBody, String> {
-    let record: EventRecord =
-        serde_json::from_value(record.clone()).map_err(|e| format!("malformed record: {e}"))?;
-    let kind = match record.event_name.as_str() {
-        "INSERT" => ChangeKind::Insert,
-        "MODIFY" => ChangeKind::Modify,
-        "REMOVE" => ChangeKind::Remove,
-        other => return Err(format!("unknown eventName {other:?}")),
+    let kind = match record.get("eventName") {
+        Some(Value::String(name)) if name == "INSERT" => ChangeKind::Insert,
+        Some(Value::String(name)) if name == "MODIFY" => ChangeKind::Modify,
+        Some(Value::String(name)) if name == "REMOVE" => ChangeKind::Remove,
+        Some(other) => return Err(format!("unknown eventName {other}")),
+        None => return Err("no eventName".into()),
     };
-    let image = record.change.new_image;
-    let new_image = (!image.is_empty()).then(|| Item::from(image));
+    if kind != ChangeKind::Insert {
+        return Ok(ChangeBody { kind, new_image: None });
+    }
+    let new_image = match record.pointer("/dynamodb/NewImage") {
+        None | Some(Value::Null) => None,
+        Some(image) => {
+            let image: serde_dynamo::Item =
+                serde_json::from_value(image.clone()).map_err(|e| format!("malformed NewImage: {e}"))?;
+            (!image.is_empty()).then(|| Item::from(image))
+        }
+    };
     Ok(ChangeBody { kind, new_image })
 }
 

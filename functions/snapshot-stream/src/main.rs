@@ -1,9 +1,9 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use serde_json::Value;
 use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::repository::OrderRepository;
 use shared::snapshot_service::SnapshotService;
+use snapshot_stream::RawStreamEvent;
 use std::sync::Arc;
 
 #[tokio::main]
@@ -15,8 +15,8 @@ async fn main() -> Result<(), Error> {
     let repository = OrderRepository::for_tables(client, &config.tables);
     let service = SnapshotService::new(repository, config.snapshots, Arc::new(SystemClock));
     let service = &service;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        snapshot_stream::handle(service, event.payload).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<RawStreamEvent>| async move {
+        snapshot_stream::handle_raw(service, event.payload).await
     }))
     .await
 }
