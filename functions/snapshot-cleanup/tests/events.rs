@@ -26,3 +26,49 @@ fn the_single_order_request_parses() {
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/snapshot-cleanup")).unwrap();
     assert_eq!(files.count(), 2, "every file is covered here");
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+    use snapshot_cleanup::{CleanupRequest, parse_request};
+
+    fn arb_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            ".{0,70}".prop_map(Value::from),
+            "[A-Za-z0-9][A-Za-z0-9_-]{0,20}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![Just("orderId".to_owned()), "[a-z]{1,6}"],
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Any input: one order exactly when it is an object whose orderId is a valid id;
+        /// everything without an orderId (the schedule's event) cleans all; the rest is refused.
+        #[test]
+        fn the_cleanup_input_is_classified_exactly(input in prop_oneof![arb_json(), arb_json().prop_map(|id| json!({ "orderId": id }))]) {
+            let expected = match input.as_object().map(|o| o.get("orderId")) {
+                None => None,
+                Some(None) => Some(CleanupRequest::All),
+                Some(Some(Value::String(id))) if shared::order_id::validate_order_id(id).is_ok() => {
+                    Some(CleanupRequest::Order(id.clone()))
+                }
+                Some(Some(_)) => None,
+            };
+            prop_assert_eq!(parse_request(&input).ok(), expected);
+        }
+    }
+}
