@@ -21,6 +21,8 @@ pub struct Proxy {
     lose: Arc<AtomicI64>,
     up: watch::Sender<bool>,
     accept: std::sync::Mutex<Option<JoinHandle<()>>>,
+    /// Accept loops aborted by `cut`, awaited by `restore` so the port is free again.
+    aborted: std::sync::Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Proxy {
@@ -37,6 +39,7 @@ impl Proxy {
             lose: Arc::new(AtomicI64::new(0)),
             up,
             accept: std::sync::Mutex::new(None),
+            aborted: std::sync::Mutex::new(Vec::new()),
         });
         proxy.serve(listener);
         proxy
@@ -57,6 +60,7 @@ impl Proxy {
         self.up.send_replace(false);
         if let Some(task) = self.accept.lock().expect("proxy lock").take() {
             task.abort();
+            self.aborted.lock().expect("proxy lock").push(task);
         }
     }
 
@@ -81,6 +85,10 @@ impl Proxy {
         self.cut();
         self.unstall();
         self.budget.store(-1, Ordering::SeqCst);
+        let aborted: Vec<_> = self.aborted.lock().expect("proxy lock").drain(..).collect();
+        for task in aborted {
+            let _ = task.await; // the listener is dropped with it
+        }
         let listener = TcpListener::bind(self.addr).await.expect("rebind proxy");
         self.up.send_replace(true);
         self.serve(listener);
