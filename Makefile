@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
 
-.PHONY: help run test lint fmt venv build sam-build deploy invoke invoke-all bench clean
+.PHONY: help run test soak lint fmt venv build sam-build deploy invoke invoke-all bench clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: venv ## run the system locally: DynamoDB server, stream runner, admin API, 
 
 test: lint ## every test: fmt, clippy, template linters, unit, storage (against moto), properties
 	cargo test --workspace --all-targets
+
+soak: venv ## long load run with faults and a full audit, ~10 min (SOAK_ARGS="--orders 200 --events 20000")
+	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)
 
 lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint and sam validate --lint
 	cargo fmt --all -- --check

@@ -95,6 +95,11 @@ impl LocalDynamo {
         self.port
     }
 
+    /// The server process, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.lock().expect("server lock").as_ref().map(Child::id)
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
