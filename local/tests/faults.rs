@@ -10,8 +10,7 @@ use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
-use shared::domain::samples::recorded;
-use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
+use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
 use shared::snapshot::{NewSnapshot, SnapshotStore};
@@ -23,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::faults::CrashSwitch;
 use testkit::stream_events::{deliver_until_done, insert_batch};
-use testkit::{LocalDynamo, Proxy, TestTables, bulk_insert_events, client_tuned};
+use testkit::{LocalDynamo, Proxy, TestTables, bulk_insert_events, client_tuned, plain_history};
 use tower::ServiceExt;
 
 const NOW: i64 = 1_800_000_000_000;
@@ -37,24 +36,6 @@ fn impatient() -> ClientTuning {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(20),
     }
-}
-
-fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
-    (1..=len)
-        .map(|seq| {
-            let event = if seq == 1 {
-                OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }
-            } else {
-                OrderEvent::ItemAdded {
-                    sku: format!("SKU-{}", seq % 5),
-                    name: "Mug".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(250),
-                }
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
 }
 
 fn repository_on(t: &TestTables, client: aws_sdk_dynamodb::Client) -> OrderRepository {
@@ -83,7 +64,7 @@ async fn stream_batches_survive_a_server_crash_at_each_point_and_converge() {
     let server = Arc::new(LocalDynamo::start_durable().unwrap());
     let t = TestTables::on(&server).await;
     let orders: Vec<String> = (0..5).map(|o| format!("crash-{o}")).collect();
-    let histories: Vec<Vec<RecordedEvent>> = orders.iter().map(|o| history(o, 40)).collect();
+    let histories: Vec<Vec<RecordedEvent>> = orders.iter().map(|o| plain_history(o, 40)).collect();
     let all: Vec<_> = histories.iter().flatten().cloned().collect();
     bulk_insert_events(&t.client, &t.events_table, &all).await;
 
@@ -122,7 +103,7 @@ async fn cleanup_survives_a_server_crash_mid_run_and_the_next_run_converges() {
     let t = TestTables::on(&server).await;
     let orders: Vec<String> = (0..6).map(|o| format!("clean-{o}")).collect();
     for order in &orders {
-        let events = history(order, 60);
+        let events = plain_history(order, 60);
         bulk_insert_events(&t.client, &t.events_table, &events).await;
         for v in (10..=60).step_by(10) {
             let new = NewSnapshot {
@@ -188,7 +169,7 @@ async fn call(router: &axum::Router, method: &str, uri: &str) -> (StatusCode, Op
 async fn admin_calls_during_a_crash_get_503_and_succeed_once_recovered() {
     let server = Arc::new(LocalDynamo::start_durable().unwrap());
     let t = TestTables::on(&server).await;
-    let events = history("adm-1", 25);
+    let events = plain_history("adm-1", 25);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let switch = CrashSwitch::new(server.clone());
     let audit = Arc::new(MemoryAudit::default());
@@ -244,7 +225,7 @@ async fn a_write_whose_answer_is_lost_is_retried_without_duplicates_or_false_con
     assert!(matches!(rival, shared::event_store::EventStoreError::Conflict { .. }), "{rival}");
 
     // A snapshot write whose answer is lost: the retry finds it existing, nothing fails.
-    let events = history("lost-2", 10);
+    let events = plain_history("lost-2", 10);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let service = SnapshotService::new(
         repository_on(&t, client),
@@ -269,7 +250,7 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
     let server = testkit::shared_server();
     let t = TestTables::new().await;
     let proxy = Proxy::start(server.port()).await;
-    let events = history("stall-1", 20);
+    let events = plain_history("stall-1", 20);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let client = client_tuned(&proxy.endpoint(), impatient());
     let service = SnapshotService::new(

@@ -12,8 +12,6 @@ use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
-use shared::domain::samples::recorded;
-use shared::domain::{Money, OrderEvent, RecordedEvent};
 use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
 use shared::snapshot::{SnapshotStore, SnapshotStoreError};
@@ -21,7 +19,7 @@ use shared::snapshot_service::SnapshotService;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stream_events::insert_batch;
-use testkit::{TestTables, bulk_insert_events};
+use testkit::{TestTables, bulk_insert_events, plain_history};
 
 const NOW: i64 = 1_800_000_000_000;
 const THROTTLED: &str = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#;
@@ -32,24 +30,6 @@ fn production() -> ClientTuning {
 
 fn mocked(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |config| production().apply(config))
-}
-
-fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
-    (1..=len)
-        .map(|seq| {
-            let event = if seq == 1 {
-                OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }
-            } else {
-                OrderEvent::ItemAdded {
-                    sku: "SKU-1".into(),
-                    name: "Mug".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(100),
-                }
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
 }
 
 fn service_on(client: Client, events_table: &str, snapshots_table: &str) -> SnapshotService {
@@ -65,7 +45,7 @@ async fn a_throttled_stream_batch_is_retried_by_the_sdk_then_reported_and_conver
     let throttled_query =
         mock!(Client::query).sequence().http_status(400, Some(THROTTLED.into())).repeatedly().build();
     let client = mocked(&[&throttled_query]);
-    let events = history("thr-1", 10);
+    let events = plain_history("thr-1", 10);
     let service = service_on(client, "order_events", "order_snapshots");
 
     let (response, report) = snapshot_stream::process(&service, insert_batch(&events, 1)).await.unwrap();
