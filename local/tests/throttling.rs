@@ -153,3 +153,28 @@ async fn a_throttled_cleanup_run_fails_cleanly_and_the_next_run_finishes() {
         CleanupService::new(t.snapshot_store(), SnapshotSettings::default(), Arc::new(ManualClock::at(NOW)));
     assert!(cleanup.run(Instant::now() + Duration::from_secs(30)).await.unwrap().finished);
 }
+
+const UNAVAILABLE: &str =
+    r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#;
+
+/// DynamoDB's own server-side failures (500, 503) are retried like throttling. Client-side
+/// timeouts cannot come from aws-smithy-mocks (its interceptor answers before anything is
+/// sent); `faults.rs` stalls a real connection for those.
+#[tokio::test]
+async fn server_errors_are_retried_and_then_reported_as_transient() {
+    let flaky = mock!(Client::query)
+        .sequence()
+        .http_status(500, Some(UNAVAILABLE.into()))
+        .http_status(503, None)
+        .output(|| QueryOutput::builder().count(0).build())
+        .build();
+    let store = SnapshotStore::new(mocked(&[&flaky]), "order_snapshots");
+    assert!(store.keys("srv-1").await.unwrap().0.is_empty(), "a 500 and a 503 absorbed");
+    assert_eq!(flaky.num_calls(), 3);
+
+    let down = mock!(Client::query).sequence().http_status(503, None).repeatedly().build();
+    let store = SnapshotStore::new(mocked(&[&down]), "order_snapshots");
+    let error = store.keys("srv-1").await.unwrap_err();
+    assert!(shared::dynamo::is_transient(&error), "{error}");
+    assert_eq!(down.num_calls(), production().max_attempts as usize);
+}

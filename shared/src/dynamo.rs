@@ -1,6 +1,7 @@
 //! What every store shares: SDK error wrapping, item attribute access and read-cost
 //! accounting (the local server reports capacity as a constant, so we compute it).
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
@@ -28,23 +29,27 @@ pub struct DynamoError {
 }
 
 impl DynamoError {
-    pub fn new<E, R>(operation: &'static str, table: &str, err: SdkError<E, R>) -> Self
+    pub fn new<E>(operation: &'static str, table: &str, err: SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
         let (code, transient) = match &err {
             SdkError::ServiceError(service) => {
                 let code = service.err().code().unwrap_or("Unknown").to_owned();
-                let transient = matches!(
-                    code.as_str(),
-                    "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                        | "ServiceUnavailable"
-                        | "TransactionConflictException"
-                );
+                // A 5xx without a known code (a load balancer's bare 503) is the service's
+                // trouble too; the SDK retried it as such.
+                let status = service.raw().status();
+                let transient = status.is_server_error()
+                    || status.as_u16() == 429
+                    || matches!(
+                        code.as_str(),
+                        "ProvisionedThroughputExceededException"
+                            | "ThrottlingException"
+                            | "RequestLimitExceeded"
+                            | "InternalServerError"
+                            | "ServiceUnavailable"
+                            | "TransactionConflictException"
+                    );
                 (code, transient)
             }
             SdkError::TimeoutError(_) => ("Timeout".to_owned(), true),
