@@ -27,7 +27,7 @@ run: venv ## run the system locally: DynamoDB server, stream runner, admin API, 
 test: lint ## every test: fmt, clippy, template linters, unit, storage (against moto), properties
 	cargo test --workspace --all-targets
 
-soak: venv ## long load run with faults and a full audit, ~10 min (SOAK_ARGS="--orders 200 --events 20000")
+soak: venv ## long load run with faults and a full audit, ~8 min (SOAK_ARGS="--orders 300 --events 30000")
 	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)
 
 lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint and sam validate --lint

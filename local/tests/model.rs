@@ -56,11 +56,12 @@ enum Step {
         events: Vec<OrderEvent>,
     },
     /// Lambda delivers the next `take` records (plus `redeliver` already processed ones in
-    /// front: a retried batch), records of different orders reordered, in `split` batches.
+    /// front: a retried batch), records of different orders regrouped by one of the order
+    /// rankings `reorder` picks, in `split` batches.
     Deliver {
         take: usize,
         redeliver: usize,
-        reorder: bool,
+        reorder: Option<usize>,
         split: usize,
     },
     /// The same through a connection that is cut after `cut_after` requests.
@@ -120,7 +121,7 @@ impl ReferenceStateMachine for Reference {
         prop_oneof![
             4 => (order.clone(), prop::collection::vec(arb_event(), 1..=4))
                 .prop_map(|(order, events)| Step::Append { order, events }),
-            4 => (1usize..=12, 0usize..=3, any::<bool>(), 1usize..=3)
+            4 => (1usize..=12, 0usize..=3, prop::option::of(0..ORDERS.len()), 1usize..=3)
                 .prop_map(|(take, redeliver, reorder, split)| Step::Deliver { take, redeliver, reorder, split }),
             2 => (1usize..=12, 0i64..=6).prop_map(|(take, cut_after)| Step::DeliverCut { take, cut_after }),
             1 => (1u16..=4, any::<bool>()).prop_map(|(page_size, one_page)| Step::Cleanup { page_size, one_page }),
@@ -360,10 +361,14 @@ impl World {
                 let mut with_repeats: Vec<StreamRecord> = self.processed[again..].to_vec();
                 count(&TALLY.redelivered, with_repeats.len() as u64);
                 with_repeats.append(&mut batch);
-                if *reorder {
+                if let Some(rotation) = reorder {
                     // Orders live on different shards: their records may interleave any way,
-                    // each order's own records stay in order.
-                    with_repeats.sort_by_key(|r| std::cmp::Reverse(r.event.order_id.clone()));
+                    // each order's own records stay in order (the sort is stable).
+                    let rank = |r: &StreamRecord| {
+                        let o = ORDERS.iter().position(|id| *id == r.event.order_id).expect("known order");
+                        (o + rotation) % ORDERS.len()
+                    };
+                    with_repeats.sort_by_key(rank);
                 }
                 self.deliver(with_repeats, *split, None).await;
             }

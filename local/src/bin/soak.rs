@@ -42,7 +42,7 @@ struct Args {
 }
 
 fn args() -> Result<Args, String> {
-    let mut a = Args { orders: 200, events: 20_000, writers: 8, fault_every: Duration::from_secs(10) };
+    let mut a = Args { orders: 300, events: 30_000, writers: 8, fault_every: Duration::from_secs(10) };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
