@@ -566,7 +566,7 @@ impl StateMachineTest for SnapshotSystem {
     }
 }
 
-/// Cases per run: 32 in `make test`; `MODEL_CASES=500` for a deeper search.
+/// Cases per run: 32 in `make test`; `MODEL_CASES=300` for a deeper search.
 fn cases() -> u32 {
     std::env::var("MODEL_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
 }
