@@ -40,15 +40,15 @@ pub struct RawStreamEvent {
     pub records: Vec<Box<RawValue>>,
 }
 
-/// The Lambda handler: [`process_raw`], then the batch's metrics as an EMF line.
+/// The Lambda handler: the records parsed one by one, the batch processed, then its metrics
+/// as an EMF line.
 pub async fn handle_raw(
     service: &SnapshotService,
     event: RawStreamEvent,
 ) -> Result<DynamoDbEventResponse, HandlerError> {
-    let changes = parse_raw_event(&event)?;
-    let outcome = service.process_batch(&changes).await;
-    emit_metrics(&outcome.report);
-    Ok(response(outcome))
+    let (response, report) = run(service, parse_raw_event(&event)?).await;
+    emit_metrics(&report);
+    Ok(response)
 }
 
 /// [`handle_raw`] for an event already parsed as a JSON value (tests, the local runner).
@@ -71,17 +71,19 @@ pub async fn process(
     service: &SnapshotService,
     event: Value,
 ) -> Result<(DynamoDbEventResponse, BatchReport), HandlerError> {
-    let changes = parse_event(&event)?;
-    let outcome = service.process_batch(&changes).await;
-    let report = outcome.report.clone();
-    Ok((response(outcome), report))
+    Ok(run(service, parse_event(&event)?).await)
+}
+
+async fn run(service: &SnapshotService, changes: Vec<StreamChange>) -> (DynamoDbEventResponse, BatchReport) {
+    let BatchOutcome { first_failure, report } = service.process_batch(&changes).await;
+    (response(first_failure), report)
 }
 
 /// Splits the event into changes; a record that does not parse becomes a change with an error
 /// body rather than failing its neighbours.
 pub fn parse_event(event: &Value) -> Result<Vec<StreamChange>, HandlerError> {
     let records = event.get("Records").and_then(Value::as_array).ok_or(HandlerError::NotAStreamEvent)?;
-    records.iter().enumerate().map(|(index, record)| change(index, record)).collect()
+    records.iter().enumerate().map(|(index, record)| change(index, record.clone())).collect()
 }
 
 /// [`parse_event`] over raw records: a record that is not even a JSON value (a lone
@@ -92,7 +94,7 @@ pub fn parse_raw_event(event: &RawStreamEvent) -> Result<Vec<StreamChange>, Hand
         .iter()
         .enumerate()
         .map(|(index, raw)| match serde_json::from_str::<Value>(raw.get()) {
-            Ok(record) => change(index, &record),
+            Ok(record) => change(index, record),
             Err(e) => {
                 let position = position_only(raw.get()).ok_or(HandlerError::NoSequenceNumber { index })?;
                 Ok(StreamChange { position, body: Err(format!("malformed record: {e}")) })
@@ -101,7 +103,7 @@ pub fn parse_raw_event(event: &RawStreamEvent) -> Result<Vec<StreamChange>, Hand
         .collect()
 }
 
-fn change(index: usize, record: &Value) -> Result<StreamChange, HandlerError> {
+fn change(index: usize, record: Value) -> Result<StreamChange, HandlerError> {
     let position = record
         .pointer("/dynamodb/SequenceNumber")
         .and_then(Value::as_str)
@@ -126,7 +128,7 @@ fn position_only(raw: &str) -> Option<String> {
 
 /// Reads only what the service uses (eventName, dynamodb.NewImage), so fields it never looks
 /// at cannot poison a record.
-fn parse_record(record: &Value) -> Result<ChangeBody, String> {
+fn parse_record(mut record: Value) -> Result<ChangeBody, String> {
     let kind = match record.get("eventName") {
         Some(Value::String(name)) if name == "INSERT" => ChangeKind::Insert,
         Some(Value::String(name)) if name == "MODIFY" => ChangeKind::Modify,
@@ -137,20 +139,21 @@ fn parse_record(record: &Value) -> Result<ChangeBody, String> {
     if kind != ChangeKind::Insert {
         return Ok(ChangeBody { kind, new_image: None });
     }
-    let new_image = match record.pointer("/dynamodb/NewImage") {
+    // The record is ours: the image is taken out, not copied.
+    let new_image = match record.pointer_mut("/dynamodb/NewImage").map(Value::take) {
         None | Some(Value::Null) => None,
         Some(image) => {
             let image: serde_dynamo::Item =
-                serde_json::from_value(image.clone()).map_err(|e| format!("malformed NewImage: {e}"))?;
+                serde_json::from_value(image).map_err(|e| format!("malformed NewImage: {e}"))?;
             (!image.is_empty()).then(|| Item::from(image))
         }
     };
     Ok(ChangeBody { kind, new_image })
 }
 
-fn response(outcome: BatchOutcome) -> DynamoDbEventResponse {
+fn response(first_failure: Option<String>) -> DynamoDbEventResponse {
     let mut response = DynamoDbEventResponse::default();
-    if let Some(position) = outcome.first_failure {
+    if let Some(position) = first_failure {
         let mut failure = DynamoDbBatchItemFailure::default();
         failure.item_identifier = Some(position);
         response.batch_item_failures.push(failure);
