@@ -133,24 +133,14 @@ async fn run() -> Result<(), String> {
 /// The admin function's router, with the local identity made explicit and the cleanup run in
 /// this process instead of a Lambda invocation.
 fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Router {
-    use snapshot_admin::audit::LogAudit;
-    use snapshot_admin::auth::{AuthPolicy, LocalCaller};
-    use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
-    let repository = OrderRepository::for_tables(client.clone(), &config.tables);
-    let snapshots = repository.snapshots().clone();
-    let clock = Arc::new(SystemClock);
-    let cleanup =
-        Arc::new(shared::cleanup::CleanupService::new(snapshots, config.snapshots.clone(), clock.clone()));
-    let state = snapshot_admin::AppState {
-        snapshots: Arc::new(SnapshotService::new(repository, config.snapshots.clone(), clock)),
-        cleanup: cleanup.clone(),
-        cleanup_starter: Arc::new(InProcessCleanupStarter {
-            cleanup,
-            budget: std::time::Duration::from_secs(300),
-        }),
-        audit: Arc::new(LogAudit),
-        auth: Arc::new(AuthPolicy::default()),
-    };
+    use snapshot_admin::auth::LocalCaller;
+    let state = snapshot_admin::AppState::in_process(
+        OrderRepository::for_tables(client.clone(), &config.tables),
+        config.snapshots.clone(),
+        Arc::new(SystemClock),
+        Arc::new(snapshot_admin::audit::LogAudit),
+        std::time::Duration::from_secs(300),
+    );
     snapshot_admin::router(state).layer(axum::Extension(LocalCaller(LOCAL_ADMIN.into())))
 }
 

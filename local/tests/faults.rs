@@ -12,12 +12,10 @@ use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
 use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::event_store::EventStore;
-use shared::repository::OrderRepository;
 use shared::snapshot::{NewSnapshot, SnapshotStore};
 use shared::snapshot_service::SnapshotService;
 use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::{AuthPolicy, LocalCaller};
-use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
+use snapshot_admin::auth::LocalCaller;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::faults::CrashSwitch;
@@ -36,13 +34,6 @@ fn impatient() -> ClientTuning {
         max_attempts: 3,
         initial_backoff: Duration::from_millis(20),
     }
-}
-
-fn repository_on(t: &TestTables, client: aws_sdk_dynamodb::Client) -> OrderRepository {
-    OrderRepository::new(
-        EventStore::new(client.clone(), &t.events_table),
-        SnapshotStore::new(client, &t.snapshots_table),
-    )
 }
 
 /// Every snapshot equals replay, the load equals replay, and the newest snapshot is `newest`.
@@ -71,7 +62,7 @@ async fn stream_batches_survive_a_server_crash_at_each_point_and_converge() {
     let switch = CrashSwitch::new(server.clone());
     let settings = SnapshotSettings::default(); // a snapshot every 10 events
     let service = SnapshotService::new(
-        repository_on(&t, switch.client(impatient())),
+        t.repository_via(switch.client(impatient())),
         settings,
         Arc::new(ManualClock::at(NOW)),
     );
@@ -142,17 +133,13 @@ async fn cleanup_survives_a_server_crash_mid_run_and_the_next_run_converges() {
 }
 
 fn admin_router(t: &TestTables, client: aws_sdk_dynamodb::Client, audit: Arc<MemoryAudit>) -> axum::Router {
-    let clock = Arc::new(ManualClock::at(NOW));
-    let settings = SnapshotSettings::default();
-    let snapshots = SnapshotStore::new(client.clone(), &t.snapshots_table);
-    let cleanup = Arc::new(CleanupService::new(snapshots, settings.clone(), clock.clone()));
-    snapshot_admin::router(snapshot_admin::AppState {
-        snapshots: Arc::new(SnapshotService::new(repository_on(t, client), settings, clock)),
-        cleanup: cleanup.clone(),
-        cleanup_starter: Arc::new(InProcessCleanupStarter { cleanup, budget: Duration::from_secs(30) }),
+    snapshot_admin::router(snapshot_admin::AppState::in_process(
+        t.repository_via(client),
+        SnapshotSettings::default(),
+        Arc::new(ManualClock::at(NOW)),
         audit,
-        auth: Arc::new(AuthPolicy::default()),
-    })
+        Duration::from_secs(30),
+    ))
 }
 
 async fn call(router: &axum::Router, method: &str, uri: &str) -> (StatusCode, Option<String>, Value) {
@@ -228,7 +215,7 @@ async fn a_write_whose_answer_is_lost_is_retried_without_duplicates_or_false_con
     let events = plain_history("lost-2", 10);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let service = SnapshotService::new(
-        repository_on(&t, client),
+        t.repository_via(client),
         SnapshotSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
@@ -254,7 +241,7 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let client = client_tuned(&proxy.endpoint(), impatient());
     let service = SnapshotService::new(
-        repository_on(&t, client.clone()),
+        t.repository_via(client.clone()),
         SnapshotSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );

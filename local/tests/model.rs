@@ -28,8 +28,7 @@ use shared::snapshot::{CLEANUP_CURSOR_ID, codec};
 use shared::snapshot_service::SnapshotService;
 use shared::strategy::StrategyKind;
 use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::{AuthPolicy, LocalCaller};
-use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
+use snapshot_admin::auth::LocalCaller;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -221,21 +220,13 @@ impl World {
             };
             let stream = service(tables.client.clone());
             let cut_stream = service(client_tuned(&proxy.endpoint(), impatient));
-            let cleanup = Arc::new(CleanupService::new(
-                tables.snapshot_store(),
+            let admin = snapshot_admin::router(snapshot_admin::AppState::in_process(
+                tables.repository(),
                 settings.clone(),
                 Arc::new(clock.clone()),
+                Arc::new(MemoryAudit::default()),
+                Duration::from_secs(10),
             ));
-            let admin = snapshot_admin::router(snapshot_admin::AppState {
-                snapshots: Arc::new(service(tables.client.clone())),
-                cleanup: cleanup.clone(),
-                cleanup_starter: Arc::new(InProcessCleanupStarter {
-                    cleanup,
-                    budget: Duration::from_secs(10),
-                }),
-                audit: Arc::new(MemoryAudit::default()),
-                auth: Arc::new(AuthPolicy::default()),
-            });
             (tables, proxy, stream, cut_stream, admin)
         });
         World {

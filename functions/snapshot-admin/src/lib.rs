@@ -17,11 +17,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use cleanup_starter::CleanupStarter;
+use cleanup_starter::InProcessCleanupStarter;
 use lambda_http::request::RequestContext;
 use routes::Caller;
 use shared::cleanup::CleanupService;
+use shared::clock::Clock;
+use shared::config::SnapshotSettings;
+use shared::repository::OrderRepository;
 use shared::snapshot_service::SnapshotService;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -30,6 +35,28 @@ pub struct AppState {
     pub cleanup_starter: Arc<dyn CleanupStarter>,
     pub audit: Arc<dyn AuditSink>,
     pub auth: Arc<AuthPolicy>,
+}
+
+impl AppState {
+    /// The admin API over `repository` with cleanup run in this process rather than by a
+    /// Lambda invocation, within `cleanup_budget`: `make run`, the soak and tests.
+    pub fn in_process(
+        repository: OrderRepository,
+        settings: SnapshotSettings,
+        clock: Arc<dyn Clock>,
+        audit: Arc<dyn AuditSink>,
+        cleanup_budget: Duration,
+    ) -> Self {
+        let cleanup =
+            Arc::new(CleanupService::new(repository.snapshots().clone(), settings.clone(), clock.clone()));
+        AppState {
+            snapshots: Arc::new(SnapshotService::new(repository, settings, clock)),
+            cleanup: cleanup.clone(),
+            cleanup_starter: Arc::new(InProcessCleanupStarter { cleanup, budget: cleanup_budget }),
+            audit,
+            auth: Arc::new(AuthPolicy::default()),
+        }
+    }
 }
 
 pub fn router(state: AppState) -> Router {

@@ -5,16 +5,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
-use shared::cleanup::CleanupService;
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
 use shared::snapshot::NewSnapshot;
-use shared::snapshot_service::SnapshotService;
 use snapshot_admin::audit::{AuditRecord, MemoryAudit};
-use snapshot_admin::auth::{AuthPolicy, LocalCaller};
-use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
+use snapshot_admin::auth::LocalCaller;
 use snapshot_admin::{AppState, router};
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,17 +61,14 @@ async fn api() -> Api {
         };
         t.snapshot_store().put(&new).await.unwrap();
     }
-    let clock = Arc::new(ManualClock::at(NOW));
-    let cleanup =
-        Arc::new(CleanupService::new(t.snapshot_store(), SnapshotSettings::default(), clock.clone()));
     let audit = Arc::new(MemoryAudit::default());
-    let state = AppState {
-        snapshots: Arc::new(SnapshotService::new(t.repository(), SnapshotSettings::default(), clock)),
-        cleanup: cleanup.clone(),
-        cleanup_starter: Arc::new(InProcessCleanupStarter { cleanup, budget: Duration::from_secs(60) }),
-        audit: audit.clone(),
-        auth: Arc::new(AuthPolicy::default()),
-    };
+    let state = AppState::in_process(
+        t.repository(),
+        SnapshotSettings::default(),
+        Arc::new(ManualClock::at(NOW)),
+        audit.clone(),
+        Duration::from_secs(60),
+    );
     Api { t, router: router(state), audit }
 }
 

@@ -7,15 +7,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::Value;
-use shared::cleanup::CleanupService;
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
-use shared::snapshot_service::SnapshotService;
 use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::{AuthPolicy, LocalCaller};
-use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
+use snapshot_admin::auth::LocalCaller;
 use snapshot_admin::input;
 use snapshot_admin::{AppState, router};
 use std::sync::{Arc, OnceLock};
@@ -51,22 +48,15 @@ fn world() -> &'static World {
                 })
                 .collect();
             bulk_insert_events(&t.client, &t.events_table, &events).await;
-            let clock = Arc::new(ManualClock::at(1_800_000_000_000));
-            let settings = SnapshotSettings::default();
-            let snapshots = Arc::new(SnapshotService::new(t.repository(), settings.clone(), clock.clone()));
-            snapshots.create_snapshot(ORDER, "fuzz", "seed").await.unwrap();
-            let cleanup = Arc::new(CleanupService::new(t.snapshot_store(), settings, clock));
             let audit = Arc::new(MemoryAudit::default());
-            let state = AppState {
-                snapshots,
-                cleanup: cleanup.clone(),
-                cleanup_starter: Arc::new(InProcessCleanupStarter {
-                    cleanup,
-                    budget: Duration::from_secs(5),
-                }),
-                audit: audit.clone(),
-                auth: Arc::new(AuthPolicy::default()),
-            };
+            let state = AppState::in_process(
+                t.repository(),
+                SnapshotSettings::default(),
+                Arc::new(ManualClock::at(1_800_000_000_000)),
+                audit.clone(),
+                Duration::from_secs(5),
+            );
+            state.snapshots.create_snapshot(ORDER, "fuzz", "seed").await.unwrap();
             (t, router(state), audit)
         });
         World { runtime, tables, router, audit }

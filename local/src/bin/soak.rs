@@ -335,7 +335,13 @@ async fn run() -> Result<bool, String> {
             }
         })
     };
-    let admin = admin_router(&faulty_repository, cleanup.clone(), &settings);
+    let admin = snapshot_admin::router(snapshot_admin::AppState::in_process(
+        faulty_repository.clone(),
+        settings.clone(),
+        Arc::new(SystemClock),
+        Arc::new(snapshot_admin::audit::MemoryAudit::default()),
+        Duration::from_secs(10),
+    ));
     let admin_task = {
         let (admin, tally, mut stopped, orders) =
             (admin.clone(), tally.clone(), background_stopped.clone(), args.orders);
@@ -570,26 +576,6 @@ async fn audit(
         problems.push(format!("{order_id}: the load did not start from the newest snapshot"));
     }
     Ok(Audit { events: events.len() as u64, snapshots: page.snapshots.len() as u64, lag, problems })
-}
-
-fn admin_router(
-    repository: &OrderRepository,
-    cleanup: Arc<CleanupService>,
-    settings: &SnapshotSettings,
-) -> axum::Router {
-    use snapshot_admin::cleanup_starter::InProcessCleanupStarter;
-    let state = snapshot_admin::AppState {
-        snapshots: Arc::new(SnapshotService::new(
-            repository.clone(),
-            settings.clone(),
-            Arc::new(SystemClock),
-        )),
-        cleanup: cleanup.clone(),
-        cleanup_starter: Arc::new(InProcessCleanupStarter { cleanup, budget: Duration::from_secs(10) }),
-        audit: Arc::new(snapshot_admin::audit::MemoryAudit::default()),
-        auth: Arc::new(snapshot_admin::auth::AuthPolicy::default()),
-    };
-    snapshot_admin::router(state)
 }
 
 fn rss_mib(pid: u32) -> Option<u64> {
