@@ -103,33 +103,44 @@ impl TestTables {
     pub async fn verified_snapshots(&self, order_id: &str) -> Vec<u64> {
         let repo = self.repository();
         let (events, _) = repo.events().read_from(order_id, 1).await.expect("read events");
-        let mut versions = Vec::new();
-        let mut before = None;
-        loop {
-            let page = repo.snapshots().list(order_id, 100, before).await.expect("list snapshots");
-            for summary in &page.snapshots {
-                let snapshot = repo
-                    .snapshots()
-                    .get(order_id, summary.version)
-                    .await
-                    .expect("get snapshot")
-                    .expect("listed snapshot exists")
-                    .expect("snapshot is usable");
-                let upto = snapshot.last_event_sequence as usize;
-                let replay = shared::domain::Order::replay(order_id, &events[..upto]).expect("replay");
-                assert_eq!(
-                    snapshot.state, replay,
-                    "snapshot {} of {order_id} equals replay",
-                    summary.version
-                );
-                versions.push(summary.version);
+        check_snapshots(&repo, order_id, &events).await.unwrap_or_else(|problem| panic!("{problem}"))
+    }
+}
+
+/// Every snapshot of `order_id`, newest first over all pages, compared with the replay of
+/// `events` (the order's whole history) up to its lastEventSequence. Returns the versions, or
+/// names the first snapshot that cannot be read or differs.
+pub async fn check_snapshots(
+    repo: &OrderRepository,
+    order_id: &str,
+    events: &[shared::domain::RecordedEvent],
+) -> Result<Vec<u64>, String> {
+    let mut versions = Vec::new();
+    let mut before = None;
+    loop {
+        let page =
+            repo.snapshots().list(order_id, 100, before).await.map_err(|e| format!("{order_id}: {e}"))?;
+        for summary in &page.snapshots {
+            let v = summary.version;
+            let snapshot = repo
+                .snapshots()
+                .get(order_id, v)
+                .await
+                .map_err(|e| format!("{order_id} v{v}: {e}"))?
+                .ok_or_else(|| format!("{order_id} v{v}: listed but gone"))?
+                .map_err(|e| format!("{order_id} v{v}: unusable: {e}"))?;
+            let upto = snapshot.last_event_sequence as usize;
+            let replay =
+                events.get(..upto).and_then(|prefix| shared::domain::Order::replay(order_id, prefix).ok());
+            if replay.as_ref() != Some(&snapshot.state) {
+                return Err(format!("snapshot {v} of {order_id} does not equal the replay of its events"));
             }
-            match page.next {
-                Some(next) => before = Some(next),
-                None => break,
-            }
+            versions.push(v);
         }
-        versions
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return Ok(versions),
+        }
     }
 }
 

@@ -18,18 +18,18 @@ use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::{Clock, SystemClock};
 use shared::config::SnapshotSettings;
+use shared::config::TableNames;
 use shared::domain::samples::sample_address;
 use shared::domain::{Money, Order, OrderCommand, OrderStatus};
 use shared::event_store::{EventStore, EventStoreError};
 use shared::repository::OrderRepository;
-use shared::snapshot::SnapshotStore;
 use shared::snapshot_service::SnapshotService;
 use shared::tables;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
-use testkit::{LocalDynamo, Proxy, client_for, client_tuned};
+use testkit::{LocalDynamo, Proxy, check_snapshots, client_for, client_tuned};
 use tower::ServiceExt;
 
 const LOG: &str = ".local/soak.log";
@@ -239,18 +239,13 @@ async fn run() -> Result<bool, String> {
     tables::EVENTS.create(&client, events_table).await.map_err(|e| e.to_string())?;
     tables::SNAPSHOTS.create(&client, snapshots_table).await.map_err(|e| e.to_string())?;
     let settings = SnapshotSettings::default();
-    let direct = OrderRepository::new(
-        EventStore::new(client.clone(), events_table),
-        SnapshotStore::new(client.clone(), snapshots_table),
-    );
+    let names = TableNames { events: events_table.into(), snapshots: snapshots_table.into() };
+    let direct = OrderRepository::for_tables(client.clone(), &names);
     // The snapshot functions reach DynamoDB through a proxy that injects faults, with the
     // production client's timeouts and retries.
     let proxy = Proxy::start(server.port()).await;
     let faulty = client_tuned(&proxy.endpoint(), ClientTuning::default());
-    let faulty_repository = OrderRepository::new(
-        EventStore::new(faulty.clone(), events_table),
-        SnapshotStore::new(faulty.clone(), snapshots_table),
-    );
+    let faulty_repository = OrderRepository::for_tables(faulty.clone(), &names);
     let tally = Arc::new(Tally::default());
     println!(
         "soak: {} orders, {} events, {} writers; threshold {}, keep {}; a fault every {:?}",
@@ -318,7 +313,7 @@ async fn run() -> Result<bool, String> {
         })
     };
     let cleanup = Arc::new(CleanupService::new(
-        SnapshotStore::new(faulty.clone(), snapshots_table),
+        faulty_repository.snapshots().clone(),
         settings.clone(),
         Arc::new(SystemClock),
     ));
@@ -544,38 +539,29 @@ async fn audit(
     if loaded.order != replay {
         problems.push(format!("{order_id}: load differs from replay"));
     }
-    let page = repository.snapshots().list(&order_id, 100, None).await.map_err(|x| e(&x))?;
-    for summary in &page.snapshots {
-        let snapshot = repository
-            .snapshots()
-            .get(&order_id, summary.version)
-            .await
-            .map_err(|x| e(&x))?
-            .ok_or_else(|| e(&"listed snapshot vanished"))?
-            .map_err(|x| e(&format!("unusable snapshot v{}: {x}", summary.version)))?;
-        let upto = snapshot.last_event_sequence as usize;
-        if upto > events.len()
-            || Order::replay(&order_id, &events[..upto]).ok().as_ref() != Some(&snapshot.state)
-        {
-            problems.push(format!("{order_id}: snapshot v{} differs from replay", summary.version));
+    let versions = match check_snapshots(repository, &order_id, &events).await {
+        Ok(versions) => versions,
+        Err(problem) => {
+            problems.push(problem);
+            Vec::new()
         }
-    }
-    if page.snapshots.len() > settings.max_snapshots_per_order as usize {
+    };
+    if versions.len() > settings.max_snapshots_per_order as usize {
         problems.push(format!(
             "{order_id}: {} snapshots, retention keeps {}",
-            page.snapshots.len(),
+            versions.len(),
             settings.max_snapshots_per_order
         ));
     }
-    let newest = page.snapshots.first().map_or(0, |s| s.version);
+    let newest = versions.first().copied().unwrap_or(0);
     let lag = events.len() as u64 - newest;
     if lag >= settings.event_count_threshold {
         problems.push(format!("{order_id}: newest snapshot v{newest} is {lag} events behind"));
     }
-    if loaded.cost.snapshot_version != page.snapshots.first().map(|s| s.version) {
+    if loaded.cost.snapshot_version != versions.first().copied() {
         problems.push(format!("{order_id}: the load did not start from the newest snapshot"));
     }
-    Ok(Audit { events: events.len() as u64, snapshots: page.snapshots.len() as u64, lag, problems })
+    Ok(Audit { events: events.len() as u64, snapshots: versions.len() as u64, lag, problems })
 }
 
 fn rss_mib(pid: u32) -> Option<u64> {
