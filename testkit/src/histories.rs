@@ -65,22 +65,27 @@ pub fn arb_history(
     })
 }
 
-/// Created, then `len - 1` items added (five SKUs at 2.50): a plain order for tests that
-/// need history, not variety.
-pub fn plain_history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
+/// An order of `len` events: created (sequence 1), then `next(sequence)` for the rest.
+pub fn history(order_id: &str, len: u64, next: impl Fn(u64) -> OrderEvent) -> Vec<RecordedEvent> {
     (1..=len)
         .map(|seq| {
             let event = if seq == 1 {
                 OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }
             } else {
-                OrderEvent::ItemAdded {
-                    sku: format!("SKU-{}", seq % 5),
-                    name: "Mug".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(250),
-                }
+                next(seq)
             };
             shared::domain::samples::recorded(order_id, seq, event)
         })
         .collect()
+}
+
+/// Created, then `len - 1` items added (five SKUs at 2.50): a plain order for tests that
+/// need history, not variety.
+pub fn plain_history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
+    history(order_id, len, |seq| OrderEvent::ItemAdded {
+        sku: format!("SKU-{}", seq % 5),
+        name: "Mug".into(),
+        quantity: 1,
+        unit_price: Money::from_minor(250),
+    })
 }

@@ -7,7 +7,6 @@ use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
-use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
 use shared::snapshot::NewSnapshot;
 use snapshot_admin::audit::{AuditRecord, MemoryAudit};
@@ -28,21 +27,12 @@ struct Api {
 }
 
 fn history(order_id: &str, len: u64) -> Vec<shared::domain::RecordedEvent> {
-    (1..=len)
-        .map(|seq| {
-            let event = if seq == 1 {
-                OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }
-            } else {
-                OrderEvent::ItemAdded {
-                    sku: format!("SKU-{}", seq % 3),
-                    name: "Mug".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(990),
-                }
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
+    testkit::history(order_id, len, |seq| OrderEvent::ItemAdded {
+        sku: format!("SKU-{}", seq % 3),
+        name: "Mug".into(),
+        quantity: 1,
+        unit_price: Money::from_minor(990),
+    })
 }
 
 /// o-1001: 25 events, snapshots at 10 and 20.

@@ -4,14 +4,13 @@
 use serde_json::Value;
 use shared::clock::ManualClock;
 use shared::config::SnapshotSettings;
-use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent, RecordedEvent};
 use shared::snapshot_service::SnapshotService;
 use shared::strategy::{Rule, StrategyKind};
 use snapshot_stream::handle;
 use std::sync::Arc;
 use testkit::stream_events::{insert_batch, inserted_events, position_string};
-use testkit::{Proxy, TestTables, bulk_insert_events, client_for, shared_server};
+use testkit::{Proxy, TestTables, bulk_insert_events, client_for, history, shared_server};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -35,19 +34,6 @@ fn item(sku: &str, unit_price: i64) -> OrderEvent {
 /// Created, then `len - 1` more events of one cheap product: the default rule applies.
 fn plain(order_id: &str, len: u64) -> Vec<RecordedEvent> {
     history(order_id, len, |_| item("SKU-1", 100))
-}
-
-fn history(order_id: &str, len: u64, next: impl Fn(u64) -> OrderEvent) -> Vec<RecordedEvent> {
-    (1..=len)
-        .map(|seq| {
-            let event = if seq == 1 {
-                OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() }
-            } else {
-                next(seq)
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
 }
 
 fn file(name: &str) -> Value {
