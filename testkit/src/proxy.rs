@@ -147,10 +147,12 @@ impl Proxy {
                 };
                 // Responses are small and one request is in flight per connection, so the
                 // first chunk after a request starts its answer.
-                if buf[..n].starts_with(b"HTTP/1.") && lose.fetch_sub(1, Ordering::SeqCst) > 0 {
+                let take_one = |left: i64| (left > 0).then(|| left - 1);
+                if buf[..n].starts_with(b"HTTP/1.")
+                    && lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, take_one).is_ok()
+                {
                     break;
                 }
-                lose.fetch_max(0, Ordering::SeqCst);
                 if cw.write_all(&buf[..n]).await.is_err() {
                     break;
                 }
