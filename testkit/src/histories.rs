@@ -1,5 +1,6 @@
-//! Random order histories for property tests: any sequence of well-formed events, including
-//! ones no command would allow (facts must fold whatever they are).
+//! Random order histories for property tests (any sequence of well-formed events, including
+//! ones no command would allow: facts must fold whatever they are), plain histories, and
+//! random JSON for the parsers of outside input.
 
 use proptest::prelude::*;
 use shared::domain::samples::sample_address;
@@ -87,5 +88,27 @@ pub fn plain_history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
         name: "Mug".into(),
         quantity: 1,
         unit_price: Money::from_minor(250),
+    })
+}
+
+/// Any JSON value, up to four levels deep: numbers, strings (some shaped like order ids),
+/// arrays and objects (some keyed `orderId`). For parsers of outside input.
+pub fn arb_json() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
+        ".{0,70}".prop_map(Value::from),
+        "[A-Za-z0-9][A-Za-z0-9_-]{0,20}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        let key = prop_oneof!["[A-Za-z]{1,8}", Just("orderId".to_owned())];
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+            prop::collection::btree_map(key, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
     })
 }

@@ -8,7 +8,7 @@ mod proxy;
 mod server;
 pub mod stream_events;
 
-pub use histories::{arb_event, arb_history, history, plain_history};
+pub use histories::{arb_event, arb_history, arb_json, history, plain_history};
 
 pub use proxy::Proxy;
 pub use server::{LocalDynamo, moto_server_path};

@@ -31,27 +31,7 @@ mod fuzz {
     use proptest::prelude::*;
     use serde_json::{Value, json};
     use snapshot_cleanup::{CleanupRequest, parse_request};
-
-    fn arb_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            ".{0,70}".prop_map(Value::from),
-            "[A-Za-z0-9][A-Za-z0-9_-]{0,20}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 5, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                prop::collection::btree_map(
-                    prop_oneof![Just("orderId".to_owned()), "[a-z]{1,6}"],
-                    inner,
-                    0..4
-                )
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
+    use testkit::arb_json;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(1024))]

@@ -14,8 +14,8 @@ use shared::domain::{Money, OrderEvent, RecordedEvent};
 use shared::snapshot_service::{Decoded, SnapshotService, decode};
 use snapshot_stream::{RawStreamEvent, parse_raw_event};
 use std::sync::Arc;
-use testkit::TestTables;
 use testkit::stream_events::{insert_record, position_string};
+use testkit::{TestTables, arb_json};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Class {
@@ -342,23 +342,6 @@ const IRRELEVANT: &[&str] = &[
 ];
 const REQUIRED: &[&str] =
     &["orderId", "sequence", "eventId", "eventType", "payload", "schemaVersion", "occurredAt"];
-
-fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
-        ".{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 32, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
-            prop::collection::btree_map("[A-Za-z]{1,8}", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
 
 fn classify_record(record: &Value) -> Result<Decoded, ()> {
     let bytes = format!(r#"{{"Records":[{record}]}}"#);
