@@ -4,12 +4,12 @@
 
 use crate::stats::Spread;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::samples::{recorded, sample_address};
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
 use shared::repository::LoadCost;
+use shared::settings::StrategySettings;
 use shared::snapshot::NewSnapshot;
-use shared::snapshot_service::SnapshotService;
+use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stream_events::insert_batch;
@@ -147,12 +147,12 @@ pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
         };
         let (first, second) = (batch(0), batch(1));
         let svc =
-            SnapshotService::new(t.repository(), SnapshotSettings::default(), Arc::new(ManualClock::at(0)));
-        let changes = snapshot_stream::parse_event(&first).expect("batch parses");
+            StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(0)));
+        let changes = parse(&first);
         let started = Instant::now();
         let cold = svc.process_batch(&changes).await;
         cold_rps.push(records as f64 / started.elapsed().max(Duration::from_micros(1)).as_secs_f64());
-        let changes = snapshot_stream::parse_event(&second).expect("batch parses");
+        let changes = parse(&second);
         let started = Instant::now();
         let warm = svc.process_batch(&changes).await;
         warm_rps.push(records as f64 / started.elapsed().max(Duration::from_micros(1)).as_secs_f64());
@@ -168,4 +168,10 @@ pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
     row.cold_rps = Spread::of(cold_rps);
     row.warm_rps = Spread::of(warm_rps);
     row
+}
+
+/// A batch built as JSON, parsed as the stream function parses Lambda's event.
+fn parse(event: &serde_json::Value) -> Vec<shared::stream_snapshots::StreamChange> {
+    let raw = snapshot_stream::RawStreamEvent::from_json(event).expect("a stream event");
+    snapshot_stream::parse(&raw).expect("batch parses")
 }

@@ -3,7 +3,12 @@
 pub mod demo;
 pub mod stream_runner;
 
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
+use shared::metrics::Metrics;
+use shared::stream_snapshots::StreamSnapshotter;
+use snapshot_stream::{HandlerError, RawStreamEvent};
+use std::collections::BTreeMap;
 
 /// A DynamoDB Streams client for the local server (the same dummy credentials as testkit).
 pub fn streams_client_for(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
@@ -27,4 +32,23 @@ pub async fn stream_arn(client: &aws_sdk_dynamodb::Client, table: &str) -> Resul
         .table
         .and_then(|t| t.latest_stream_arn)
         .ok_or_else(|| format!("table {table} has no stream"))
+}
+
+/// The stream function's handler on an event as the local runner builds it (JSON). Its
+/// metrics stay off the console, which is for people.
+pub async fn deliver(
+    service: &StreamSnapshotter,
+    event: serde_json::Value,
+) -> Result<DynamoDbEventResponse, HandlerError> {
+    deliver_measured(service, event).await.map(|(response, _)| response)
+}
+
+/// [`deliver`], with the metrics the handler emitted for the batch.
+pub async fn deliver_measured(
+    service: &StreamSnapshotter,
+    event: serde_json::Value,
+) -> Result<(DynamoDbEventResponse, BTreeMap<&'static str, u64>), HandlerError> {
+    let metrics = Metrics::recorded(snapshot_stream::FUNCTION);
+    let response = snapshot_stream::handle(service, &metrics, RawStreamEvent::from_json(&event)?).await?;
+    Ok((response, metrics.last().unwrap_or_default()))
 }

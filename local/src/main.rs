@@ -9,7 +9,7 @@ use local::{stream_arn, streams_client_for};
 use shared::clock::{Clock, SystemClock};
 use shared::config::Config;
 use shared::repository::OrderRepository;
-use shared::snapshot_service::SnapshotService;
+use shared::stream_snapshots::StreamSnapshotter;
 use shared::tables;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,20 +54,20 @@ async fn run() -> Result<(), String> {
     );
     println!(
         "  strategy: default {}, threshold {} events, interval {} h",
-        config.snapshots.default_strategy,
-        config.snapshots.event_count_threshold,
-        config.snapshots.time_interval_hours
+        config.strategy.default_strategy,
+        config.strategy.event_count_threshold,
+        config.strategy.time_interval_hours
     );
 
     let repository = OrderRepository::for_tables(client.clone(), &config.tables);
-    let service = SnapshotService::new(repository.clone(), config.snapshots.clone(), Arc::new(SystemClock));
+    let service = StreamSnapshotter::new(repository.clone(), config.strategy.clone(), Arc::new(SystemClock));
     let failures = PathBuf::from(".local/stream-failures.jsonl");
     std::fs::create_dir_all(".local").map_err(|e| format!("create .local: {e}"))?;
     let runner_config =
         RunnerConfig { failure_destination: Some(failures.clone()), ..RunnerConfig::default() };
     let arn = stream_arn(&client, &config.tables.events).await?;
     let mut runner = StreamRunner::new(streams_client_for(&endpoint), arn, runner_config).await?;
-    let handler = |event| snapshot_stream::handle_quietly(&service, event);
+    let handler = |event| local::deliver(&service, event);
 
     println!("\nDemo workload: the order service appends through the event store; the stream runner");
     println!("delivers the table's stream to the snapshot-stream handler as Lambda would.\n");
@@ -136,7 +136,7 @@ fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Rou
     use snapshot_admin::auth::LocalCaller;
     let state = snapshot_admin::AppState::in_process(
         OrderRepository::for_tables(client.clone(), &config.tables),
-        config.snapshots.clone(),
+        config.retention.clone(),
         Arc::new(SystemClock),
         Arc::new(snapshot_admin::audit::LogAudit),
         std::time::Duration::from_secs(300),

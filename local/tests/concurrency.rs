@@ -3,10 +3,10 @@
 
 use shared::cleanup::CleanupService;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
-use shared::snapshot_service::SnapshotService;
+use shared::settings::{RetentionSettings, StrategySettings};
+use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stream_events::insert_batch;
@@ -16,7 +16,7 @@ use testkit::{TestTables, bulk_insert_events};
 async fn cleanup_during_snapshot_writes_loses_nothing() {
     let t = TestTables::new().await;
     let clock = Arc::new(ManualClock::at(1_800_000_000_000));
-    let settings = SnapshotSettings { event_count_threshold: 5, ..SnapshotSettings::default() };
+    let settings = StrategySettings { event_count_threshold: 5, ..StrategySettings::default() };
     let orders = 12;
     let len = 60u64;
     let histories: Vec<Vec<_>> = (0..orders)
@@ -37,15 +37,15 @@ async fn cleanup_during_snapshot_writes_loses_nothing() {
     let all: Vec<_> = histories.iter().flatten().cloned().collect();
     bulk_insert_events(&t.client, &t.events_table, &all).await;
 
-    let stream = SnapshotService::new(t.repository(), settings.clone(), clock.clone());
-    let cleanup = CleanupService::new(t.snapshot_store(), settings.clone(), clock.clone()).with_page_size(5);
+    let stream = StreamSnapshotter::new(t.repository(), settings.clone(), clock.clone());
+    let cleanup = CleanupService::new(t.snapshot_store(), RetentionSettings::default(), clock.clone())
+        .with_page_size(5);
     let writer = async {
         // batches of 5 events per order, interleaved across orders
         for start in (0..len as usize).step_by(5) {
             let events: Vec<_> = histories.iter().flat_map(|h| h[start..start + 5].to_vec()).collect();
-            let response = snapshot_stream::handle(&stream, insert_batch(&events, start as u64 * 100 + 1))
-                .await
-                .unwrap();
+            let response =
+                local::deliver(&stream, insert_batch(&events, start as u64 * 100 + 1)).await.unwrap();
             assert!(response.batch_item_failures.is_empty());
         }
     };
@@ -71,7 +71,10 @@ async fn cleanup_during_snapshot_writes_loses_nothing() {
     for o in 0..orders {
         let versions = t.verified_snapshots(&format!("o-{o}")).await;
         assert_eq!(versions.first(), Some(&len), "o-{o}: the newest snapshot survives: {versions:?}");
-        assert!(versions.len() <= settings.max_snapshots_per_order as usize, "o-{o}: {versions:?}");
+        assert!(
+            versions.len() <= RetentionSettings::default().max_snapshots_per_order as usize,
+            "o-{o}: {versions:?}"
+        );
         let loaded = t.repository().load(&format!("o-{o}")).await.unwrap().unwrap();
         assert_eq!(loaded.cost.snapshot_version, Some(len));
     }

@@ -6,9 +6,9 @@ use local::stream_runner::{RunnerConfig, StreamRunner};
 use local::{stream_arn, streams_client_for};
 use serde_json::Value;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::{Money, OrderCommand};
-use shared::snapshot_service::SnapshotService;
+use shared::settings::StrategySettings;
+use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -48,11 +48,11 @@ async fn place_orders(t: &TestTables, orders: usize, items_each: usize) {
 async fn appends_in_snapshots_out() {
     let t = TestTables::new().await;
     let svc =
-        SnapshotService::new(t.repository(), SnapshotSettings::default(), Arc::new(ManualClock::at(T0)));
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let mut runner = runner(&t, fast()).await;
 
     place_orders(&t, 3, 24).await; // 25 events each
-    runner.run_until_idle(|event| snapshot_stream::handle(&svc, event)).await.unwrap();
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
     for o in 0..3 {
         assert_eq!(t.verified_snapshots(&format!("o-{o}")).await, vec![20]);
@@ -67,7 +67,7 @@ async fn appends_in_snapshots_out() {
             .await
             .unwrap();
     }
-    runner.run_until_idle(|event| snapshot_stream::handle(&svc, event)).await.unwrap();
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
     assert_eq!(t.verified_snapshots("o-1").await, vec![30, 20]);
     let loaded = repo.load("o-1").await.unwrap().unwrap();
     assert_eq!(loaded.cost.snapshot_version, Some(30));
@@ -78,7 +78,7 @@ async fn appends_in_snapshots_out() {
 async fn a_partial_failure_restarts_from_the_reported_record() {
     let t = TestTables::new().await;
     let svc =
-        SnapshotService::new(t.repository(), SnapshotSettings::default(), Arc::new(ManualClock::at(T0)));
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let mut runner = runner(&t, fast()).await;
     place_orders(&t, 2, 14).await; // 15 events each, one batch of 25 then 5
 
@@ -101,7 +101,7 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
                 response.batch_item_failures.push(failure);
                 return Ok::<_, snapshot_stream::HandlerError>(response);
             }
-            snapshot_stream::handle(svc, event).await
+            local::deliver(svc, event).await
         }
     };
     runner.run_until_idle(handler).await.unwrap();
@@ -119,7 +119,7 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
 async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_shard_moves_on() {
     let t = TestTables::new().await;
     let svc =
-        SnapshotService::new(t.repository(), SnapshotSettings::default(), Arc::new(ManualClock::at(T0)));
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let destination = std::env::temp_dir().join(format!("failures-{}.jsonl", t.events_table));
     let config = RunnerConfig { max_retries: 2, failure_destination: Some(destination.clone()), ..fast() };
     let mut runner = runner(&t, config).await;
@@ -138,7 +138,7 @@ async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_sha
         .await
         .unwrap();
 
-    runner.run_until_idle(|event| snapshot_stream::handle(&svc, event)).await.unwrap();
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
     assert_eq!(runner.stats.sent_to_failure_destination, 1);
     assert_eq!(runner.stats.partial_failures, 3, "first delivery + 2 retries");

@@ -9,11 +9,11 @@ use serde_json::Value;
 use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::event_store::EventStore;
+use shared::settings::{RetentionSettings, StrategySettings};
 use shared::snapshot::{NewSnapshot, SnapshotStore};
-use shared::snapshot_service::SnapshotService;
+use shared::stream_snapshots::StreamSnapshotter;
 use snapshot_admin::audit::MemoryAudit;
 use snapshot_admin::auth::LocalCaller;
 use std::sync::Arc;
@@ -60,8 +60,8 @@ async fn stream_batches_survive_a_server_crash_at_each_point_and_converge() {
     bulk_insert_events(&t.client, &t.events_table, &all).await;
 
     let switch = CrashSwitch::new(server.clone());
-    let settings = SnapshotSettings::default(); // a snapshot every 10 events
-    let service = SnapshotService::new(
+    let settings = StrategySettings::default(); // a snapshot every 10 events
+    let service = StreamSnapshotter::new(
         t.repository_via(switch.client(impatient())),
         settings,
         Arc::new(ManualClock::at(NOW)),
@@ -73,12 +73,12 @@ async fn stream_batches_survive_a_server_crash_at_each_point_and_converge() {
             histories.iter().flat_map(|h| h[round * 10..round * 10 + 10].to_vec()).collect();
         let first_position = round as u64 * 1000 + 1;
         switch.arm(crash_before);
-        let response = snapshot_stream::handle(&service, insert_batch(&batch, first_position)).await.unwrap();
+        let response = local::deliver(&service, insert_batch(&batch, first_position)).await.unwrap();
         assert_eq!(switch.fired(), round as u64 + 1, "the crash happened during round {round}");
         assert_eq!(failures(&response).len(), 1, "the batch reports where to restart: {response:?}");
         server.recover().unwrap();
         let deliveries = deliver_until_done(&batch, first_position, 5, |event| async {
-            snapshot_stream::handle(&service, event).await.map(|r| failures(&r)).map_err(|e| e.to_string())
+            local::deliver(&service, event).await.map(|r| failures(&r)).map_err(|e| e.to_string())
         })
         .await;
         assert_eq!(deliveries, 1, "one redelivery after recovery suffices");
@@ -110,7 +110,7 @@ async fn cleanup_survives_a_server_crash_mid_run_and_the_next_run_converges() {
     }
     let switch = CrashSwitch::new(server.clone());
     let clock = Arc::new(ManualClock::at(NOW));
-    let settings = SnapshotSettings::default(); // keep 3
+    let settings = RetentionSettings::default(); // keep 3
     let crashing = CleanupService::new(
         SnapshotStore::new(switch.client(impatient()), &t.snapshots_table),
         settings.clone(),
@@ -135,7 +135,7 @@ async fn cleanup_survives_a_server_crash_mid_run_and_the_next_run_converges() {
 fn admin_router(t: &TestTables, client: aws_sdk_dynamodb::Client, audit: Arc<MemoryAudit>) -> axum::Router {
     snapshot_admin::router(snapshot_admin::AppState::in_process(
         t.repository_via(client),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
         audit,
         Duration::from_secs(30),
@@ -214,21 +214,21 @@ async fn a_write_whose_answer_is_lost_is_retried_without_duplicates_or_false_con
     // A snapshot write whose answer is lost: the retry finds it existing, nothing fails.
     let events = plain_history("lost-2", 10);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
-    let service = SnapshotService::new(
+    let service = StreamSnapshotter::new(
         t.repository_via(client),
-        SnapshotSettings::default(),
+        StrategySettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
     // the cold order reads twice, then writes: lose the write's answer
     proxy.lose_responses(0);
     let (response, report) = {
-        let warm = snapshot_stream::process(&service, insert_batch(&events[..9], 1)).await.unwrap();
+        let warm = local::deliver_measured(&service, insert_batch(&events[..9], 1)).await.unwrap();
         assert!(warm.0.batch_item_failures.is_empty());
         proxy.lose_responses(1);
-        snapshot_stream::process(&service, insert_batch(&events[9..], 10)).await.unwrap()
+        local::deliver_measured(&service, insert_batch(&events[9..], 10)).await.unwrap()
     };
     assert!(response.batch_item_failures.is_empty(), "{report:?}");
-    assert_eq!(report.snapshots_written + report.snapshots_existing, 1, "{report:?}");
+    assert_eq!(report["SnapshotsWritten"] + report["SnapshotsExisting"], 1, "{report:?}");
     assert_converged(&t, "lost-2", 10).await;
 }
 
@@ -240,15 +240,15 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
     let events = plain_history("stall-1", 20);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let client = client_tuned(&proxy.endpoint(), impatient());
-    let service = SnapshotService::new(
+    let service = StreamSnapshotter::new(
         t.repository_via(client.clone()),
-        SnapshotSettings::default(),
+        StrategySettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
 
     proxy.stall();
     let started = Instant::now();
-    let response = snapshot_stream::handle(&service, insert_batch(&events, 1)).await.unwrap();
+    let response = local::deliver(&service, insert_batch(&events, 1)).await.unwrap();
     let waited = started.elapsed();
     assert_eq!(failures(&response).len(), 1, "the whole batch is reported for retry");
     // Bounded by the operation timeout (3 s here, 15 s in production), not by the Lambda
@@ -262,7 +262,7 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
 
     let cleanup = CleanupService::new(
         SnapshotStore::new(client, &t.snapshots_table),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
     let error = cleanup.run(Instant::now() + Duration::from_secs(60)).await.unwrap_err();
@@ -270,7 +270,7 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
 
     proxy.unstall();
     let deliveries = deliver_until_done(&events, 1, 3, |event| async {
-        snapshot_stream::handle(&service, event).await.map(|r| failures(&r)).map_err(|e| e.to_string())
+        local::deliver(&service, event).await.map(|r| failures(&r)).map_err(|e| e.to_string())
     })
     .await;
     assert_eq!(deliveries, 1);

@@ -16,17 +16,17 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use serde_json::{Value, json};
+use shared::cleanup::CLEANUP_CURSOR_ID;
 use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::{Clock, ManualClock};
-use shared::config::SnapshotSettings;
 use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::event_store::event_from_item;
 use shared::repository::OrderRepository;
 use shared::retention::{SnapshotKey, versions_to_delete};
-use shared::snapshot::{CLEANUP_CURSOR_ID, codec};
-use shared::snapshot_service::SnapshotService;
-use shared::strategy::StrategyKind;
+use shared::settings::{RetentionSettings, StrategyKind, StrategySettings};
+use shared::snapshot::codec;
+use shared::stream_snapshots::StreamSnapshotter;
 use snapshot_admin::audit::MemoryAudit;
 use snapshot_admin::auth::LocalCaller;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -44,7 +44,8 @@ const T0: i64 = 1_800_000_000_000;
 
 #[derive(Clone, Debug)]
 struct Model {
-    settings: SnapshotSettings,
+    settings: StrategySettings,
+    retention: RetentionSettings,
     appended: [u64; ORDERS.len()],
 }
 
@@ -103,13 +104,12 @@ impl ReferenceStateMachine for Reference {
             1u32..=30,
         )
             .prop_map(|(default_strategy, threshold, hours, keep, days)| Model {
-                settings: SnapshotSettings {
+                settings: StrategySettings {
                     default_strategy,
                     event_count_threshold: threshold,
                     time_interval_hours: hours,
-                    max_snapshots_per_order: keep,
-                    max_snapshot_age_days: days,
                 },
+                retention: RetentionSettings { max_snapshots_per_order: keep, max_snapshot_age_days: days },
                 appended: [0; ORDERS.len()],
             })
             .boxed()
@@ -184,11 +184,11 @@ struct World {
     tables: TestTables,
     proxy: Arc<Proxy>,
     clock: ManualClock,
-    settings: SnapshotSettings,
+    retention: RetentionSettings,
     /// Two warm Lambda containers of the stream function: one with a healthy connection,
     /// one whose connection the proxy cuts.
-    stream: SnapshotService,
-    cut_stream: SnapshotService,
+    stream: StreamSnapshotter,
+    cut_stream: StreamSnapshotter,
     admin: axum::Router,
     appended: Vec<Vec<RecordedEvent>>,
     pending: VecDeque<StreamRecord>,
@@ -205,6 +205,7 @@ impl World {
         );
         let clock = ManualClock::at(T0);
         let settings = model.settings.clone();
+        let retention = model.retention.clone();
         let (tables, proxy, stream, cut_stream, admin) = runtime.block_on(async {
             let tables = TestTables::new().await;
             let proxy = Proxy::start(shared_server().port()).await;
@@ -216,13 +217,17 @@ impl World {
                 initial_backoff: Duration::from_millis(5),
             };
             let service = |client| {
-                SnapshotService::new(tables.repository_via(client), settings.clone(), Arc::new(clock.clone()))
+                StreamSnapshotter::new(
+                    tables.repository_via(client),
+                    settings.clone(),
+                    Arc::new(clock.clone()),
+                )
             };
             let stream = service(tables.client.clone());
             let cut_stream = service(client_tuned(&proxy.endpoint(), impatient));
             let admin = snapshot_admin::router(snapshot_admin::AppState::in_process(
                 tables.repository(),
-                settings.clone(),
+                retention.clone(),
                 Arc::new(clock.clone()),
                 Arc::new(MemoryAudit::default()),
                 Duration::from_secs(10),
@@ -234,7 +239,7 @@ impl World {
             tables,
             proxy,
             clock,
-            settings,
+            retention,
             stream,
             cut_stream,
             admin,
@@ -279,9 +284,8 @@ impl World {
                 None => &self.stream,
             };
             count(&TALLY.deliveries, 1);
-            let response = snapshot_stream::handle_quietly(service, event)
-                .await
-                .expect("a stream event is never refused whole");
+            let response =
+                local::deliver(service, event).await.expect("a stream event is never refused whole");
             if cut_after.is_some() {
                 self.proxy.restore().await;
             }
@@ -373,7 +377,7 @@ impl World {
                 let before = self.snapshot_versions().await;
                 let cleanup = CleanupService::new(
                     self.tables.snapshot_store(),
-                    self.settings.clone(),
+                    self.retention.clone(),
                     Arc::new(self.clock.clone()),
                 )
                 .with_page_size(*page_size);
@@ -390,10 +394,10 @@ impl World {
                 if report.finished && report.resumed_from.is_none() {
                     for (order, keys) in &after {
                         assert!(
-                            keys.len() <= self.settings.max_snapshots_per_order as usize,
+                            keys.len() <= self.retention.max_snapshots_per_order as usize,
                             "{order}: {keys:?}"
                         );
-                        let left = versions_to_delete(keys, &self.settings, self.clock.now_ms());
+                        let left = versions_to_delete(keys, &self.retention, self.clock.now_ms());
                         assert!(left.is_empty(), "{order}: a full pass left {left:?} to delete");
                     }
                 }

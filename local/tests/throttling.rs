@@ -11,11 +11,11 @@ use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use shared::cleanup::CleanupService;
 use shared::client::ClientTuning;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
+use shared::settings::{RetentionSettings, StrategySettings};
 use shared::snapshot::{SnapshotStore, SnapshotStoreError};
-use shared::snapshot_service::SnapshotService;
+use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stream_events::insert_batch;
@@ -32,12 +32,12 @@ fn mocked(rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |config| production().apply(config))
 }
 
-fn service_on(client: Client, events_table: &str, snapshots_table: &str) -> SnapshotService {
+fn service_on(client: Client, events_table: &str, snapshots_table: &str) -> StreamSnapshotter {
     let repository = OrderRepository::new(
         EventStore::new(client.clone(), events_table),
         SnapshotStore::new(client, snapshots_table),
     );
-    SnapshotService::new(repository, SnapshotSettings::default(), Arc::new(ManualClock::at(NOW)))
+    StreamSnapshotter::new(repository, StrategySettings::default(), Arc::new(ManualClock::at(NOW)))
 }
 
 #[tokio::test]
@@ -48,7 +48,7 @@ async fn a_throttled_stream_batch_is_retried_by_the_sdk_then_reported_and_conver
     let events = plain_history("thr-1", 10);
     let service = service_on(client, "order_events", "order_snapshots");
 
-    let (response, report) = snapshot_stream::process(&service, insert_batch(&events, 1)).await.unwrap();
+    let (response, report) = local::deliver_measured(&service, insert_batch(&events, 1)).await.unwrap();
     assert_eq!(
         throttled_query.num_calls(),
         production().max_attempts as usize,
@@ -57,13 +57,13 @@ async fn a_throttled_stream_batch_is_retried_by_the_sdk_then_reported_and_conver
     let failed: Vec<_> =
         response.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
     assert_eq!(failed, vec![testkit::stream_events::position_string(1)], "the order's first record");
-    assert_eq!((report.orders_failed, report.snapshots_written), (1, 0));
+    assert_eq!((report["OrdersFailed"], report["SnapshotsWritten"]), (1, 0));
 
     // Lambda redelivers; DynamoDB has recovered.
     let t = TestTables::new().await;
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     let service = service_on(t.client.clone(), &t.events_table, &t.snapshots_table);
-    let (response, _) = snapshot_stream::process(&service, insert_batch(&events, 1)).await.unwrap();
+    let (response, _) = local::deliver_measured(&service, insert_batch(&events, 1)).await.unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(t.verified_snapshots("thr-1").await, vec![10]);
 }
@@ -118,7 +118,7 @@ async fn throttled_batch_deletes_are_retried_until_done_or_end_in_a_clean_error(
         .build();
     let cleanup = CleanupService::new(
         SnapshotStore::new(mocked(&[&keys, &deletes]), "order_snapshots"),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
     let done = cleanup.clean_order("thr-3").await.unwrap();
@@ -128,7 +128,7 @@ async fn throttled_batch_deletes_are_retried_until_done_or_end_in_a_clean_error(
     let never = mock!(Client::batch_write_item).then_output(|| unprocessed("thr-3", &[1, 2]));
     let cleanup = CleanupService::new(
         SnapshotStore::new(mocked(&[&keys, &never]), "order_snapshots"),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
     let error = cleanup.clean_order("thr-3").await.unwrap_err();
@@ -141,7 +141,7 @@ async fn a_throttled_cleanup_run_fails_cleanly_and_the_next_run_finishes() {
         mock!(Client::get_item).sequence().http_status(400, Some(THROTTLED.into())).repeatedly().build();
     let cleanup = CleanupService::new(
         SnapshotStore::new(mocked(&[&scan]), "order_snapshots"),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
     let error = cleanup.run(Instant::now() + Duration::from_secs(30)).await.unwrap_err();
@@ -150,7 +150,7 @@ async fn a_throttled_cleanup_run_fails_cleanly_and_the_next_run_finishes() {
 
     let t = TestTables::new().await;
     let cleanup =
-        CleanupService::new(t.snapshot_store(), SnapshotSettings::default(), Arc::new(ManualClock::at(NOW)));
+        CleanupService::new(t.snapshot_store(), RetentionSettings::default(), Arc::new(ManualClock::at(NOW)));
     assert!(cleanup.run(Instant::now() + Duration::from_secs(30)).await.unwrap().finished);
 }
 

@@ -2,7 +2,7 @@
 //! An absent variable takes its default; a malformed one is an error naming the variable,
 //! so a bad deployment fails at start instead of snapshotting wrongly.
 
-use crate::strategy::StrategyKind;
+use crate::settings::{RetentionSettings, StrategySettings};
 use thiserror::Error;
 
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
@@ -21,30 +21,6 @@ pub struct ConfigError {
     pub expected: &'static str,
 }
 
-/// When to snapshot and how many to keep.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SnapshotSettings {
-    pub default_strategy: StrategyKind,
-    /// Events since the last snapshot that trigger the next one (EVENT_COUNT).
-    pub event_count_threshold: u64,
-    /// Hours since the last snapshot that trigger the next one (TIME_BASED).
-    pub time_interval_hours: u64,
-    pub max_snapshots_per_order: u32,
-    pub max_snapshot_age_days: u32,
-}
-
-impl Default for SnapshotSettings {
-    fn default() -> Self {
-        SnapshotSettings {
-            default_strategy: StrategyKind::EventCount,
-            event_count_threshold: 10,
-            time_interval_hours: 24,
-            max_snapshots_per_order: 3,
-            max_snapshot_age_days: 90,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableNames {
     pub events: String,
@@ -60,7 +36,8 @@ impl Default for TableNames {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Config {
     pub tables: TableNames,
-    pub snapshots: SnapshotSettings,
+    pub strategy: StrategySettings,
+    pub retention: RetentionSettings,
 }
 
 impl Config {
@@ -81,13 +58,13 @@ impl Config {
                 expected: "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
             }),
         };
-        let d = defaults.snapshots;
+        let (d, r) = (defaults.strategy, defaults.retention);
         Ok(Config {
             tables: TableNames {
                 events: table(EVENTS_TABLE, defaults.tables.events)?,
                 snapshots: table(SNAPSHOTS_TABLE, defaults.tables.snapshots)?,
             },
-            snapshots: SnapshotSettings {
+            strategy: StrategySettings {
                 default_strategy: match value(DEFAULT_SNAPSHOT_STRATEGY) {
                     None => d.default_strategy,
                     Some(v) => v.parse().map_err(|_| ConfigError {
@@ -96,32 +73,35 @@ impl Config {
                         expected: "one of EVENT_COUNT, TIME_BASED, HYBRID",
                     })?,
                 },
-                event_count_threshold: positive(
+                event_count_threshold: positive_setting(
                     value(EVENT_COUNT_SNAPSHOT_THRESHOLD),
                     EVENT_COUNT_SNAPSHOT_THRESHOLD,
                     d.event_count_threshold,
                 )?,
-                time_interval_hours: positive(
+                time_interval_hours: positive_setting(
                     value(TIME_BASED_SNAPSHOT_INTERVAL_HOURS),
                     TIME_BASED_SNAPSHOT_INTERVAL_HOURS,
                     d.time_interval_hours,
                 )?,
-                max_snapshots_per_order: positive(
+            },
+            retention: RetentionSettings {
+                max_snapshots_per_order: positive_setting(
                     value(MAX_SNAPSHOTS_PER_ORDER),
                     MAX_SNAPSHOTS_PER_ORDER,
-                    d.max_snapshots_per_order,
+                    r.max_snapshots_per_order,
                 )?,
-                max_snapshot_age_days: positive(
+                max_snapshot_age_days: positive_setting(
                     value(MAX_SNAPSHOT_AGE_DAYS),
                     MAX_SNAPSHOT_AGE_DAYS,
-                    d.max_snapshot_age_days,
+                    r.max_snapshot_age_days,
                 )?,
             },
         })
     }
 }
 
-fn positive<T: std::str::FromStr + PartialOrd + Default>(
+/// A whole number above zero, or the default when the variable is absent.
+fn positive_setting<T: std::str::FromStr + PartialOrd + Default>(
     value: Option<String>,
     variable: &'static str,
     default: T,
@@ -141,6 +121,7 @@ fn is_table_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::StrategyKind;
     use std::collections::HashMap;
 
     fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -153,10 +134,10 @@ mod tests {
     fn absent_variables_take_the_seed_defaults() {
         let config = from(&[]).unwrap();
         assert_eq!(config, Config::default());
-        assert_eq!(config.snapshots.event_count_threshold, 10);
-        assert_eq!(config.snapshots.time_interval_hours, 24);
-        assert_eq!(config.snapshots.max_snapshots_per_order, 3);
-        assert_eq!(config.snapshots.max_snapshot_age_days, 90);
+        assert_eq!(config.strategy.event_count_threshold, 10);
+        assert_eq!(config.strategy.time_interval_hours, 24);
+        assert_eq!(config.retention.max_snapshots_per_order, 3);
+        assert_eq!(config.retention.max_snapshot_age_days, 90);
         assert_eq!(config.tables.events, "order_events");
         assert_eq!(config.tables.snapshots, "order_snapshots");
     }
@@ -173,11 +154,11 @@ mod tests {
             (SNAPSHOTS_TABLE, "snapshots-prod"),
         ])
         .unwrap();
-        assert_eq!(config.snapshots.default_strategy, StrategyKind::Hybrid);
-        assert_eq!(config.snapshots.event_count_threshold, 25);
-        assert_eq!(config.snapshots.time_interval_hours, 6);
-        assert_eq!(config.snapshots.max_snapshots_per_order, 5);
-        assert_eq!(config.snapshots.max_snapshot_age_days, 30);
+        assert_eq!(config.strategy.default_strategy, StrategyKind::Hybrid);
+        assert_eq!(config.strategy.event_count_threshold, 25);
+        assert_eq!(config.strategy.time_interval_hours, 6);
+        assert_eq!(config.retention.max_snapshots_per_order, 5);
+        assert_eq!(config.retention.max_snapshot_age_days, 30);
         assert_eq!(config.tables.events, "events-prod");
     }
 

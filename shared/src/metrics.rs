@@ -1,8 +1,63 @@
-//! CloudWatch Embedded Metric Format: one JSON line on stdout becomes metrics, no API calls.
+//! The functions' metrics: CloudWatch Embedded Metric Format, one JSON line on stdout that
+//! CloudWatch turns into metrics with no API call. One emitter for every function.
 
 use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 pub const NAMESPACE: &str = "OrderSnapshots";
+
+/// Where a function's metrics go.
+pub struct Metrics {
+    function: &'static str,
+    sink: Sink,
+}
+
+enum Sink {
+    /// EMF lines on stdout (Lambda).
+    Emf,
+    /// Nowhere: the local runner's console.
+    Off,
+    /// Kept in memory: tests read what a handler emitted.
+    Recorded(Mutex<Vec<BTreeMap<&'static str, u64>>>),
+}
+
+impl Metrics {
+    /// EMF on stdout, dimensioned by `function`.
+    pub fn emf(function: &'static str) -> Self {
+        Metrics { function, sink: Sink::Emf }
+    }
+
+    pub fn off(function: &'static str) -> Self {
+        Metrics { function, sink: Sink::Off }
+    }
+
+    pub fn recorded(function: &'static str) -> Self {
+        Metrics { function, sink: Sink::Recorded(Mutex::default()) }
+    }
+
+    /// Emits one set of counts (one batch or run).
+    pub fn emit(&self, metrics: &[(&'static str, u64)]) {
+        match &self.sink {
+            // EMF must be a line of its own on stdout, not inside a tracing record.
+            Sink::Emf => println!("{}", emf_line(self.function, now_ms(), metrics)),
+            Sink::Off => {}
+            Sink::Recorded(all) => all.lock().expect("metrics lock").push(metrics.iter().copied().collect()),
+        }
+    }
+
+    /// The last set emitted (recorded metrics only).
+    pub fn last(&self) -> Option<BTreeMap<&'static str, u64>> {
+        match &self.sink {
+            Sink::Recorded(all) => all.lock().expect("metrics lock").last().cloned(),
+            _ => None,
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
 
 /// One EMF line: `metrics` (name, count) under `NAMESPACE`, dimensioned by `Function`.
 pub fn emf_line(function: &str, timestamp_ms: i64, metrics: &[(&str, u64)]) -> String {
@@ -44,5 +99,16 @@ mod tests {
         assert_eq!(v["Function"], "snapshot-stream");
         assert_eq!(v["SnapshotsWritten"], 3);
         assert_eq!(v["RecordsFailed"], 0);
+    }
+
+    #[test]
+    fn recorded_metrics_keep_each_emission() {
+        let metrics = Metrics::recorded("snapshot-stream");
+        assert_eq!(metrics.last(), None);
+        metrics.emit(&[("Records", 2)]);
+        metrics.emit(&[("Records", 5), ("OrdersFailed", 1)]);
+        let last = metrics.last().unwrap();
+        assert_eq!((last["Records"], last["OrdersFailed"]), (5, 1));
+        assert_eq!(Metrics::off("x").last(), None);
     }
 }

@@ -1,11 +1,13 @@
-//! The order repository: load = latest usable snapshot + the events after it, falling back to
-//! full replay when the snapshot cannot be used. Reads stay reads (seed defect 5 fixed): only
-//! the stream function and the admin API write snapshots.
+//! The order repository (the seed's OrderRepository): load = newest usable snapshot + the
+//! events after it, falling back to full replay when the snapshot cannot be used. Reads stay
+//! reads (the seed's defect 5, see docs/invariants.md): only the stream function and the admin
+//! use cases write snapshots, through [`OrderRepository::put_snapshot`].
 
 use crate::domain::{DomainError, FoldError, Order, OrderCommand, OrderEvent, RecordedEvent};
 use crate::dynamo::ReadCost;
 use crate::event_store::{EventStore, EventStoreError};
-use crate::snapshot::{SnapshotStore, SnapshotStoreError};
+use crate::folded_order::{FoldedOrder, SnapshotRef};
+use crate::snapshot::{NewSnapshot, SnapshotMetadata, SnapshotStore, SnapshotStoreError};
 use serde::Serialize;
 use thiserror::Error;
 use tracing::{debug, warn};
@@ -61,25 +63,6 @@ pub struct Loaded {
     pub cost: LoadCost,
 }
 
-/// The snapshot a load started from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SnapshotRef {
-    pub version: u64,
-    /// When it was taken (ms).
-    pub timestamp: i64,
-}
-
-/// A load's pieces: `current` is `base` with `tail` folded onto it.
-#[derive(Clone, Debug)]
-pub struct Parts {
-    /// The snapshot's state, or the empty order.
-    pub base: Order,
-    pub current: Order,
-    pub snapshot: Option<SnapshotRef>,
-    pub tail: Vec<RecordedEvent>,
-    pub cost: LoadCost,
-}
-
 #[derive(Clone, Debug)]
 pub struct OrderRepository {
     events: EventStore,
@@ -107,34 +90,36 @@ impl OrderRepository {
         &self.snapshots
     }
 
-    /// The current state: latest usable snapshot + the events after it. Two round trips when
+    /// The current state: newest usable snapshot + the events after it. Two round trips when
     /// the newest snapshot is usable. `None` when the order has no events.
     pub async fn load(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
-        Ok(self.load_parts(order_id, None).await?.map(|p| Loaded { order: p.current, cost: p.cost }))
+        let loaded = self.load_folded(order_id, None).await?;
+        Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
     }
 
-    /// Full replay from the first event, ignoring snapshots (verification, fallback).
+    /// Full replay from the first event, ignoring snapshots (verification, repair).
     pub async fn load_by_replay(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
-        let parts = self.replay_parts(order_id, None, LoadCost::default()).await?;
-        Ok(parts.map(|p| Loaded { order: p.current, cost: p.cost }))
+        let loaded = self.replay(order_id, None, LoadCost::default()).await?;
+        Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
     }
 
-    /// A load up to `upto` (inclusive; `None`: everything), keeping its pieces: the state it
-    /// started from, the snapshot that was, and the events folded onto it.
-    pub async fn load_parts(
+    /// A load up to `upto` (inclusive; `None`: everything) that keeps how the state was
+    /// reached, so the caller can ask for the state at any sequence since the snapshot.
+    pub async fn load_folded(
         &self,
         order_id: &str,
         upto: Option<u64>,
-    ) -> Result<Option<Parts>, RepositoryError> {
-        let latest = self.snapshots.latest_usable(order_id).await?;
-        let mut cost = LoadCost { unusable_snapshots: latest.skipped.len() as u32, ..LoadCost::default() };
-        cost.read(latest.cost);
-        if let Some(first) = latest.skipped.first() {
+    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
+        let lookup = self.snapshots.latest_usable(order_id).await?;
+        let mut cost =
+            LoadCost { unusable_snapshots: lookup.passed_over.len() as u32, ..LoadCost::default() };
+        cost.read(lookup.cost);
+        if let Some(first) = lookup.passed_over.first() {
             cost.fallback = Some(format!("snapshot {:?} unusable: {}", first.version, first.reason));
         }
-        let Some(snapshot) = latest.snapshot.filter(|s| upto.is_none_or(|u| s.last_event_sequence <= u))
+        let Some(snapshot) = lookup.snapshot.filter(|s| upto.is_none_or(|u| s.last_event_sequence <= u))
         else {
-            return self.replay_parts(order_id, upto, cost).await;
+            return self.replay(order_id, upto, cost).await;
         };
         // Read from the snapshot's own last event: one extra item proves the history the
         // snapshot was folded from is still the stored one.
@@ -144,49 +129,53 @@ impl OrderRepository {
             first.sequence == snapshot.last_event_sequence
                 && Some(&first.event_id) == snapshot.state.last_event_id.as_ref()
         });
-        let base = snapshot.state;
+        let version = snapshot.version;
         let folded = if anchored {
             events.remove(0);
-            let mut current = base.clone();
-            current.apply_all(&events).map(|()| current).map_err(|e| e.to_string())
+            let from = SnapshotRef { version, timestamp: snapshot.timestamp };
+            FoldedOrder::fold(snapshot.state, Some(from), events).map_err(|e| e.to_string())
         } else {
             Err(format!("event {} is not the one it was folded from", snapshot.last_event_sequence))
         };
         match folded {
-            Ok(current) => {
-                cost.snapshot_version = Some(snapshot.version);
-                cost.events_replayed = events.len() as u64;
+            Ok(folded) => {
+                cost.snapshot_version = Some(version);
+                cost.events_replayed = folded.events_folded() as u64;
                 cost.fallback = None;
-                debug!(order_id, snapshot = snapshot.version, tail = events.len(), "loaded from snapshot");
-                let snapshot = Some(SnapshotRef { version: snapshot.version, timestamp: snapshot.timestamp });
-                Ok(Some(Parts { base, current, snapshot, tail: events, cost }))
+                debug!(order_id, snapshot = version, tail = folded.events_folded(), "loaded from snapshot");
+                Ok(Some((folded, cost)))
             }
             Err(error) => {
                 // The snapshot does not line up with the stored events: trust the events.
-                warn!(order_id, snapshot = snapshot.version, %error, "snapshot does not fit the stored events; replaying");
+                let message = "snapshot does not fit the stored events; replaying";
+                warn!(order_id, snapshot = version, %error, "{message}");
                 cost.unusable_snapshots += 1;
-                cost.fallback =
-                    Some(format!("snapshot {} does not fit the stored events: {error}", snapshot.version));
-                self.replay_parts(order_id, upto, cost).await
+                cost.fallback = Some(format!("snapshot {version} does not fit the stored events: {error}"));
+                self.replay(order_id, upto, cost).await
             }
         }
     }
 
-    async fn replay_parts(
+    async fn replay(
         &self,
         order_id: &str,
         upto: Option<u64>,
         mut cost: LoadCost,
-    ) -> Result<Option<Parts>, RepositoryError> {
+    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
         let (events, read) = self.events.read_range(order_id, 1, upto).await?;
         cost.read(read);
         if events.is_empty() {
             return Ok(None);
         }
-        let current = Order::replay(order_id, &events)
-            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
         cost.events_replayed = events.len() as u64;
-        Ok(Some(Parts { base: Order::empty(order_id), current, snapshot: None, tail: events, cost }))
+        let folded = FoldedOrder::replay(order_id, events)
+            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
+        Ok(Some((folded, cost)))
+    }
+
+    /// Writes a snapshot if its (order, version) is free: a snapshot is never overwritten.
+    pub async fn put_snapshot(&self, new: &NewSnapshot) -> Result<SnapshotMetadata, SnapshotStoreError> {
+        self.snapshots.put(new).await
     }
 
     /// Appends events decided against `expected_version` (the seed's `save`).

@@ -1,7 +1,7 @@
 //! Which snapshots to delete: the seed's retention rules, fixed so an order's newest snapshot
 //! always survives (seed defect 8: its age rule could delete every snapshot of an idle order).
 
-use crate::config::SnapshotSettings;
+use crate::settings::RetentionSettings;
 
 const MS_PER_DAY: i64 = 24 * 60 * 60 * 1000;
 
@@ -16,7 +16,7 @@ pub struct SnapshotKey {
 /// Versions to delete from one order's snapshots (any order in, ascending out): keep the newest
 /// `max_snapshots_per_order`, delete older ones, and delete those older than
 /// `max_snapshot_age_days` — but never the newest.
-pub fn versions_to_delete(snapshots: &[SnapshotKey], settings: &SnapshotSettings, now: i64) -> Vec<u64> {
+pub fn versions_to_delete(snapshots: &[SnapshotKey], settings: &RetentionSettings, now: i64) -> Vec<u64> {
     let mut newest_first: Vec<SnapshotKey> = snapshots.to_vec();
     newest_first.sort_by_key(|s| std::cmp::Reverse(s.version));
     newest_first.dedup_by_key(|s| s.version);
@@ -43,12 +43,8 @@ mod tests {
         SnapshotKey { version, timestamp: NOW - days * MS_PER_DAY }
     }
 
-    fn settings(max: u32, days: u32) -> SnapshotSettings {
-        SnapshotSettings {
-            max_snapshots_per_order: max,
-            max_snapshot_age_days: days,
-            ..SnapshotSettings::default()
-        }
+    fn settings(max: u32, days: u32) -> RetentionSettings {
+        RetentionSettings { max_snapshots_per_order: max, max_snapshot_age_days: days }
     }
 
     #[test]

@@ -3,8 +3,9 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::domain::samples::{one_of_each_event, recorded};
 use shared::domain::{Order, OrderEvent, RecordedEvent, STATE_SCHEMA_VERSION};
+use shared::settings::StrategyKind;
 use shared::snapshot::{NewSnapshot, SnapshotStoreError, Unusable};
-use shared::strategy::{Rule, StrategyKind};
+use shared::strategy::Rule;
 use testkit::{TestTables, bulk_insert_events};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -67,7 +68,7 @@ async fn latest_usable_is_the_newest_and_reads_one_item() {
     let snapshot = latest.snapshot.unwrap();
     assert_eq!(snapshot.version, 30);
     assert_eq!(snapshot.state, Order::replay("o-1", &events).unwrap());
-    assert!(latest.skipped.is_empty());
+    assert!(latest.passed_over.is_empty());
     assert_eq!((latest.cost.round_trips, latest.cost.items), (1, 1));
     assert!(store.latest_usable("o-2").await.unwrap().snapshot.is_none());
 }
@@ -148,8 +149,8 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     assert_eq!(loaded.cost.unusable_snapshots, 2);
     assert_eq!(loaded.cost.events_replayed, 25);
     let latest = repo.snapshots().latest_usable("o-1").await.unwrap();
-    assert!(matches!(latest.skipped[0].reason, Unusable::ChecksumMismatch { .. }));
-    assert!(matches!(latest.skipped[1].reason, Unusable::StateSchema { .. }));
+    assert!(matches!(latest.passed_over[0].reason, Unusable::ChecksumMismatch { .. }));
+    assert!(matches!(latest.passed_over[1].reason, Unusable::StateSchema { .. }));
 
     // and with every snapshot unusable the load is a full replay, with the reason
     corrupt(&t, "o-1", 10, "lastEventSequence", AttributeValue::S("ten".into())).await;

@@ -15,6 +15,7 @@ pub use server::{LocalDynamo, moto_server_path};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use shared::admin::{SnapshotCheck, check_snapshot};
 use shared::client::ClientTuning;
 use shared::event_store::EventStore;
 use shared::repository::OrderRepository;
@@ -99,7 +100,7 @@ impl TestTables {
     }
 
     /// Every snapshot of `order_id` (newest first), each checked to equal a full replay of the
-    /// events up to its lastEventSequence (invariant 1). Returns their versions.
+    /// events up to its lastEventSequence (invariant 1, docs/invariants.md). Returns their versions.
     pub async fn verified_snapshots(&self, order_id: &str) -> Vec<u64> {
         let repo = self.repository();
         let (events, _) = repo.events().read_from(order_id, 1).await.expect("read events");
@@ -108,8 +109,9 @@ impl TestTables {
 }
 
 /// Every snapshot of `order_id`, newest first over all pages, compared with the replay of
-/// `events` (the order's whole history) up to its lastEventSequence. Returns the versions, or
-/// names the first snapshot that cannot be read or differs.
+/// `events` (the order's whole history) up to its lastEventSequence, by the same check as the
+/// admin API's verify. Returns the versions, or names the first snapshot that cannot be read or
+/// differs, and where.
 pub async fn check_snapshots(
     repo: &OrderRepository,
     order_id: &str,
@@ -129,11 +131,16 @@ pub async fn check_snapshots(
                 .map_err(|e| format!("{order_id} v{v}: {e}"))?
                 .ok_or_else(|| format!("{order_id} v{v}: listed but gone"))?
                 .map_err(|e| format!("{order_id} v{v}: unusable: {e}"))?;
-            let upto = snapshot.last_event_sequence as usize;
-            let replay =
-                events.get(..upto).and_then(|prefix| shared::domain::Order::replay(order_id, prefix).ok());
-            if replay.as_ref() != Some(&snapshot.state) {
-                return Err(format!("snapshot {v} of {order_id} does not equal the replay of its events"));
+            match check_snapshot(&snapshot, events) {
+                SnapshotCheck::Match => {}
+                SnapshotCheck::Drift(d) => {
+                    let (path, stored, replayed) = (d.path, d.snapshot, d.replay);
+                    let why = format!("{path} is {stored} in the snapshot, {replayed} by replay");
+                    return Err(format!("snapshot {v} of {order_id} differs from the replay: {why}"));
+                }
+                SnapshotCheck::ReplayFailed(why) => {
+                    return Err(format!("snapshot {v} of {order_id} cannot be checked: {why}"));
+                }
             }
             versions.push(v);
         }

@@ -1,5 +1,14 @@
-//! One audit record per request: who, what, which order and version, the outcome.
+//! One audit record per request: who, what, which order and version, the outcome. The
+//! handlers say nothing of it: [`describe`] (a route layer) names the action from the matched
+//! route and the order and version from its parameters; the outer layer in `lib.rs` adds the
+//! caller and the status and records it.
 
+use crate::input;
+use crate::routes;
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{MatchedPath, RawPathParams, Request};
+use axum::middleware::Next;
+use axum::response::Response;
 use serde::Serialize;
 use std::sync::Mutex;
 
@@ -59,12 +68,46 @@ impl AuditSink for MemoryAudit {
     }
 }
 
-/// What a handler tells the audit layer about the request it served (a response extension).
+/// What the request was about (a response extension the outer layer reads).
 #[derive(Clone, Debug, Default)]
 pub struct AuditInfo {
     pub action: &'static str,
     pub order_id: Option<String>,
     pub version: Option<u64>,
+}
+
+/// A snapshot version that only the handler learns (the one it created or verified).
+#[derive(Clone, Copy, Debug)]
+struct AuditedVersion(u64);
+
+pub fn with_audited_version(mut response: Response, version: u64) -> Response {
+    response.extensions_mut().insert(AuditedVersion(version));
+    response
+}
+
+/// Route layer: what a matched request is about, from its route, path parameters and query
+/// (`orderId` of a cleanup), whatever the handler then answers.
+pub async fn describe(
+    route: MatchedPath,
+    params: Result<RawPathParams, RawPathParamsRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let action = routes::action(request.method().as_str(), route.as_str());
+    let param = |name: &str| {
+        params.as_ref().ok().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
+    };
+    let order_id = param("orderId").or_else(|| query_order_id(request.uri().query()));
+    let version = param("version").and_then(|v| input::positive_integer(&v, "version").ok());
+    let mut response = next.run(request).await;
+    let version = version.or_else(|| response.extensions().get::<AuditedVersion>().map(|v| v.0));
+    response.extensions_mut().insert(AuditInfo { action, order_id, version });
+    response
+}
+
+fn query_order_id(query: Option<&str>) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    pairs.into_iter().find(|(k, _)| k == "orderId").map(|(_, v)| v)
 }
 
 pub fn outcome(status: u16) -> &'static str {

@@ -7,6 +7,10 @@ use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 use serde_json::Value;
 
+/// The authenticated caller, as the auth layer established it (a request extension).
+#[derive(Clone, Debug)]
+pub struct Caller(pub String);
+
 /// The identity `make run`'s local server gives every request (there is no API Gateway
 /// locally). Never present in Lambda.
 #[derive(Clone, Debug)]

@@ -5,9 +5,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use shared::admin::AdminError;
 use shared::repository::RepositoryError;
 use shared::snapshot::SnapshotStoreError;
-use shared::snapshot_service::SnapshotServiceError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -115,12 +115,12 @@ impl From<RepositoryError> for ApiError {
     }
 }
 
-impl From<SnapshotServiceError> for ApiError {
-    fn from(e: SnapshotServiceError) -> Self {
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
         match e {
-            SnapshotServiceError::Repository(e) => e.into(),
-            SnapshotServiceError::Snapshots(e) => e.into(),
-            other => ApiError::internal(other),
+            AdminError::OrderNotFound(_) | AdminError::NothingStored(_) => ApiError::NotFound(e.to_string()),
+            AdminError::Repository(e) => e.into(),
+            AdminError::Snapshots(e) => e.into(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub fn order_id(raw: &str) -> Result<String, ApiError> {
 }
 
 /// A positive whole number without sign, leading zeros or anything else.
-pub fn positive(raw: &str, what: &str) -> Result<u64, ApiError> {
+pub fn positive_integer(raw: &str, what: &str) -> Result<u64, ApiError> {
     let bad = || ApiError::BadRequest(format!("{what} must be a positive whole number, got {raw:?}"));
     if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
         return Err(bad());
@@ -90,10 +90,10 @@ mod tests {
 
     #[test]
     fn versions_are_positive_whole_numbers_only() {
-        assert_eq!(positive("1", "version").unwrap(), 1);
-        assert_eq!(positive("18446744073709551", "version").unwrap(), 18_446_744_073_709_551);
+        assert_eq!(positive_integer("1", "version").unwrap(), 1);
+        assert_eq!(positive_integer("18446744073709551", "version").unwrap(), 18_446_744_073_709_551);
         for bad in ["", "0", "-1", "+1", "01", "1.0", "1e3", "ten", " 1", "99999999999999999999"] {
-            assert!(positive(bad, "version").is_err(), "{bad:?}");
+            assert!(positive_integer(bad, "version").is_err(), "{bad:?}");
         }
     }
 

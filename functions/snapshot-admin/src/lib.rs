@@ -1,5 +1,6 @@
 //! The admin API (the seed's OrderSnapshotController, completed): an axum router served by
-//! lambda_http behind API Gateway, and by `make run` on localhost.
+//! lambda_http behind API Gateway, and by `make run` on localhost. Routes adapt HTTP to the
+//! use cases in `shared::admin`; `error.rs` is the one place errors become HTTP.
 
 pub mod audit;
 pub mod auth;
@@ -7,30 +8,27 @@ pub mod cleanup_starter;
 pub mod error;
 pub mod input;
 pub mod routes;
-pub mod verify;
 
 use audit::{AuditInfo, AuditRecord, AuditSink};
-use auth::AuthPolicy;
+use auth::{AuthPolicy, Caller};
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use cleanup_starter::CleanupStarter;
-use cleanup_starter::InProcessCleanupStarter;
+use cleanup_starter::{CleanupStarter, InProcessCleanupStarter};
 use lambda_http::request::RequestContext;
-use routes::Caller;
+use shared::admin::SnapshotAdmin;
 use shared::cleanup::CleanupService;
 use shared::clock::Clock;
-use shared::config::SnapshotSettings;
 use shared::repository::OrderRepository;
-use shared::snapshot_service::SnapshotService;
+use shared::settings::RetentionSettings;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub snapshots: Arc<SnapshotService>,
+    pub admin: Arc<SnapshotAdmin>,
     pub cleanup: Arc<CleanupService>,
     pub cleanup_starter: Arc<dyn CleanupStarter>,
     pub audit: Arc<dyn AuditSink>,
@@ -38,24 +36,38 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The admin API over `repository` with cleanup run in this process rather than by a
-    /// Lambda invocation, within `cleanup_budget`: `make run`, the soak and tests.
+    /// The admin API over `repository`; `starter` is given the cleanup and says how a full
+    /// cleanup run is started.
+    pub fn new(
+        repository: OrderRepository,
+        retention: RetentionSettings,
+        clock: Arc<dyn Clock>,
+        audit: Arc<dyn AuditSink>,
+        auth: AuthPolicy,
+        starter: impl FnOnce(Arc<CleanupService>) -> Arc<dyn CleanupStarter>,
+    ) -> Self {
+        let cleanup = Arc::new(CleanupService::new(repository.snapshots().clone(), retention, clock.clone()));
+        AppState {
+            admin: Arc::new(SnapshotAdmin::new(repository, clock)),
+            cleanup_starter: starter(cleanup.clone()),
+            cleanup,
+            audit,
+            auth: Arc::new(auth),
+        }
+    }
+
+    /// The admin API with cleanup run in this process rather than by a Lambda invocation,
+    /// within `cleanup_budget`: `make run`, the soak and tests.
     pub fn in_process(
         repository: OrderRepository,
-        settings: SnapshotSettings,
+        retention: RetentionSettings,
         clock: Arc<dyn Clock>,
         audit: Arc<dyn AuditSink>,
         cleanup_budget: Duration,
     ) -> Self {
-        let cleanup =
-            Arc::new(CleanupService::new(repository.snapshots().clone(), settings.clone(), clock.clone()));
-        AppState {
-            snapshots: Arc::new(SnapshotService::new(repository, settings, clock)),
-            cleanup: cleanup.clone(),
-            cleanup_starter: Arc::new(InProcessCleanupStarter { cleanup, budget: cleanup_budget }),
-            audit,
-            auth: Arc::new(AuthPolicy::default()),
-        }
+        Self::new(repository, retention, clock, audit, AuthPolicy::default(), |cleanup| {
+            Arc::new(InProcessCleanupStarter { cleanup, budget: cleanup_budget })
+        })
     }
 }
 
@@ -67,9 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/order-snapshots/{orderId}", get(routes::list))
         .route("/admin/order-snapshots/{orderId}/{version}", delete(routes::delete))
         .route("/admin/orders/{orderId}", get(routes::get_order))
+        .route_layer(middleware::from_fn(audit::describe))
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::not_found);
-    api.layer(axum::middleware::from_fn_with_state(state.clone(), authorize_and_audit)).with_state(state)
+    api.layer(middleware::from_fn_with_state(state.clone(), authorize_and_audit)).with_state(state)
 }
 
 /// Deny by default, then one audit record for whatever happened.

@@ -1,9 +1,7 @@
 use lambda_http::{Error, run};
-use shared::cleanup::CleanupService;
 use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::repository::OrderRepository;
-use shared::snapshot_service::SnapshotService;
 use snapshot_admin::audit::LogAudit;
 use snapshot_admin::auth::AuthPolicy;
 use snapshot_admin::cleanup_starter::LambdaCleanupStarter;
@@ -20,20 +18,20 @@ async fn main() -> Result<(), Error> {
         std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
     let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let dynamo = shared::client::dynamodb_client((&aws).into());
-    let repository = OrderRepository::for_tables(dynamo, &config.tables);
-    let snapshots = repository.snapshots().clone();
-    let clock = Arc::new(SystemClock);
-    let state = AppState {
-        snapshots: Arc::new(SnapshotService::new(repository, config.snapshots.clone(), clock.clone())),
-        cleanup: Arc::new(CleanupService::new(snapshots, config.snapshots, clock)),
-        cleanup_starter: Arc::new(LambdaCleanupStarter {
-            client: aws_sdk_lambda::Client::new(&aws),
-            function_name: cleanup_function,
-            log_group,
-        }),
-        audit: Arc::new(LogAudit),
-        auth: Arc::new(AuthPolicy { admin_group }),
+    let repository =
+        OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
+    let starter = LambdaCleanupStarter {
+        client: aws_sdk_lambda::Client::new(&aws),
+        function_name: cleanup_function,
+        log_group,
     };
+    let state = AppState::new(
+        repository,
+        config.retention,
+        Arc::new(SystemClock),
+        Arc::new(LogAudit),
+        AuthPolicy { admin_group },
+        |_| Arc::new(starter),
+    );
     run(router(state)).await
 }

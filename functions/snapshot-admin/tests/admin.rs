@@ -6,8 +6,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::{Money, Order, OrderEvent};
+use shared::settings::RetentionSettings;
 use shared::snapshot::NewSnapshot;
 use snapshot_admin::audit::{AuditRecord, MemoryAudit};
 use snapshot_admin::auth::LocalCaller;
@@ -54,7 +54,7 @@ async fn api() -> Api {
     let audit = Arc::new(MemoryAudit::default());
     let state = AppState::in_process(
         t.repository(),
-        SnapshotSettings::default(),
+        RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
         audit.clone(),
         Duration::from_secs(60),

@@ -8,9 +8,9 @@ use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::Value;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
+use shared::settings::RetentionSettings;
 use snapshot_admin::audit::MemoryAudit;
 use snapshot_admin::auth::LocalCaller;
 use snapshot_admin::input;
@@ -51,12 +51,12 @@ fn world() -> &'static World {
             let audit = Arc::new(MemoryAudit::default());
             let state = AppState::in_process(
                 t.repository(),
-                SnapshotSettings::default(),
+                RetentionSettings::default(),
                 Arc::new(ManualClock::at(1_800_000_000_000)),
                 audit.clone(),
                 Duration::from_secs(5),
             );
-            state.snapshots.create_snapshot(ORDER, "fuzz", "seed").await.unwrap();
+            state.admin.create(ORDER, "fuzz", "seed").await.unwrap();
             (t, router(state), audit)
         });
         World { runtime, tables, router, audit }
@@ -174,7 +174,7 @@ proptest! {
     #[test]
     fn positive_numbers_are_canonical_decimals(raw in prop_oneof![".{0,22}", "[0-9]{0,21}", "[+-]?[0-9]{1,5}"]) {
         let expected = raw.parse::<u64>().ok().filter(|n| *n > 0 && n.to_string() == raw && raw.len() <= 19);
-        prop_assert_eq!(input::positive(&raw, "version").ok(), expected);
+        prop_assert_eq!(input::positive_integer(&raw, "version").ok(), expected);
     }
 
     /// Queries: only the allowed keys come back, each once; anything else is a 400.

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use shared::cleanup::CleanupService;
-use shared::metrics::emf_line;
+use shared::metrics::Metrics;
 use shared::order_id::{InvalidOrderId, validate_order_id};
 use shared::snapshot::SnapshotStoreError;
 use std::time::{Duration, Instant};
@@ -61,7 +61,14 @@ pub fn stop_at(deadline_ms: u64, now_ms: u64) -> Instant {
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
-pub async fn handle(service: &CleanupService, input: Value, stop_at: Instant) -> Result<Value, HandlerError> {
+/// The handler: one order's retention, or a run over the table that stops at `stop_at`,
+/// with its metrics emitted.
+pub async fn handle(
+    service: &CleanupService,
+    metrics: &Metrics,
+    input: Value,
+    stop_at: Instant,
+) -> Result<Value, HandlerError> {
     match parse_request(&input)? {
         CleanupRequest::Order(order_id) => {
             let done = service.clean_order(&order_id).await?;
@@ -70,10 +77,7 @@ pub async fn handle(service: &CleanupService, input: Value, stop_at: Instant) ->
         }
         CleanupRequest::All => {
             let report = service.run(stop_at).await?;
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64);
-            println!("{}", emf_line(FUNCTION, now, &report.metrics()));
+            metrics.emit(&report.metrics());
             info!(
                 orders_examined = report.orders_examined,
                 snapshots_deleted = report.snapshots_deleted,

@@ -3,7 +3,9 @@ use serde_json::Value;
 use shared::cleanup::CleanupService;
 use shared::clock::{Clock, SystemClock};
 use shared::config::Config;
+use shared::metrics::Metrics;
 use shared::snapshot::SnapshotStore;
+use snapshot_cleanup::{FUNCTION, handle, stop_at};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -13,11 +15,11 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let snapshots =
         SnapshotStore::new(shared::client::dynamodb_client((&aws).into()), &config.tables.snapshots);
-    let service = CleanupService::new(snapshots, config.snapshots, Arc::new(SystemClock));
-    let service = &service;
+    let service = &CleanupService::new(snapshots, config.retention, Arc::new(SystemClock));
+    let metrics = &Metrics::emf(FUNCTION);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let stop_at = snapshot_cleanup::stop_at(event.context.deadline, SystemClock.now_ms() as u64);
-        snapshot_cleanup::handle(service, event.payload, stop_at).await
+        let stop_at = stop_at(event.context.deadline, SystemClock.now_ms() as u64);
+        handle(service, metrics, event.payload, stop_at).await
     }))
     .await
 }

@@ -3,11 +3,12 @@
 use serde_json::Value;
 use shared::cleanup::CleanupService;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
+use shared::metrics::Metrics;
+use shared::settings::RetentionSettings;
 use shared::snapshot::NewSnapshot;
-use snapshot_cleanup::{CleanupRequest, handle, parse_request};
+use snapshot_cleanup::{CleanupRequest, FUNCTION, handle, parse_request};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,7 +55,7 @@ async fn remaining(t: &TestTables, order_id: &str) -> Vec<u64> {
 }
 
 fn service(t: &TestTables) -> CleanupService {
-    CleanupService::new(t.snapshot_store(), SnapshotSettings::default(), Arc::new(ManualClock::at(NOW)))
+    CleanupService::new(t.snapshot_store(), RetentionSettings::default(), Arc::new(ManualClock::at(NOW)))
 }
 
 fn far() -> Instant {
@@ -171,15 +172,19 @@ async fn the_handler_runs_the_sample_events() {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     };
 
-    let single = handle(&service(&t), file("single-order.json"), far()).await.unwrap();
+    let metrics = Metrics::recorded(FUNCTION);
+    let single = handle(&service(&t), &metrics, file("single-order.json"), far()).await.unwrap();
     assert_eq!(single["orderId"], "o-1001");
     assert_eq!(single["deleted"], serde_json::json!([1]));
     assert_eq!(remaining(&t, "o-1001").await, vec![2, 3, 4]);
     assert_eq!(remaining(&t, "above-count").await.len(), 5, "other orders untouched");
 
-    let all = handle(&service(&t), file("scheduled-event.json"), far()).await.unwrap();
+    assert_eq!(metrics.last(), None, "one order's retention emits no run metrics");
+    let all = handle(&service(&t), &metrics, file("scheduled-event.json"), far()).await.unwrap();
     assert_eq!(all["finished"], true);
     assert_eq!(all["snapshotsDeleted"], 8);
+    let emitted = metrics.last().expect("the run's metrics");
+    assert_eq!((emitted["SnapshotsDeleted"], emitted["CleanupUnfinished"]), (8, 0));
     assert_cases(&t).await;
 }
 

@@ -1,18 +1,18 @@
-//! The stream function's adapter: Lambda's DynamoDB stream event in, `SnapshotService` call,
-//! partial-batch response out. Records are parsed one by one so that one malformed record
-//! is isolated (reported as failed) instead of failing the whole event's deserialization:
-//! the runtime hands over each record as raw JSON ([`RawStreamEvent`]), so even a string
-//! serde cannot decode (a lone UTF-16 surrogate escape) poisons only its own record.
+//! The stream function's adapter: Lambda's DynamoDB stream event in, a call into
+//! `shared::stream_snapshots`, the partial-batch response and the batch's metrics out.
+//!
+//! Records are parsed one by one so that one malformed record is isolated (reported as
+//! failed) instead of failing the whole event's deserialization: the runtime hands over each
+//! record as raw JSON ([`RawStreamEvent`]), so even a string serde cannot decode (a lone
+//! UTF-16 surrogate escape) poisons only its own record.
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use shared::dynamo::Item;
-use shared::metrics::emf_line;
-use shared::snapshot_service::{
-    BatchOutcome, BatchReport, ChangeBody, ChangeKind, SnapshotService, StreamChange,
-};
+use shared::metrics::Metrics;
+use shared::stream_snapshots::{BatchOutcome, ChangeBody, ChangeKind, StreamChange, StreamSnapshotter};
 use thiserror::Error;
 
 pub const FUNCTION: &str = "snapshot-stream";
@@ -40,55 +40,28 @@ pub struct RawStreamEvent {
     pub records: Vec<Box<RawValue>>,
 }
 
-/// The Lambda handler: the records parsed one by one, the batch processed, then its metrics
-/// as an EMF line.
-pub async fn handle_raw(
-    service: &SnapshotService,
+impl RawStreamEvent {
+    /// An event built as a JSON value (the local runner, tests), as Lambda would send it.
+    pub fn from_json(event: &Value) -> Result<Self, HandlerError> {
+        serde_json::from_str(&event.to_string()).map_err(|_| HandlerError::NotAStreamEvent)
+    }
+}
+
+/// The handler: the records parsed, the batch processed, its metrics emitted.
+pub async fn handle(
+    service: &StreamSnapshotter,
+    metrics: &Metrics,
     event: RawStreamEvent,
 ) -> Result<DynamoDbEventResponse, HandlerError> {
-    let (response, report) = run(service, parse_raw_event(&event)?).await;
-    emit_metrics(&report);
-    Ok(response)
-}
-
-/// [`handle_raw`] for an event already parsed as a JSON value (tests, the local runner).
-pub async fn handle(service: &SnapshotService, event: Value) -> Result<DynamoDbEventResponse, HandlerError> {
-    let (response, report) = process(service, event).await?;
-    emit_metrics(&report);
-    Ok(response)
-}
-
-/// [`handle`] without the EMF line, for the local runner's console.
-pub async fn handle_quietly(
-    service: &SnapshotService,
-    event: Value,
-) -> Result<DynamoDbEventResponse, HandlerError> {
-    process(service, event).await.map(|(response, _)| response)
-}
-
-/// Processes one stream event; returns the partial-batch response and what the batch did.
-pub async fn process(
-    service: &SnapshotService,
-    event: Value,
-) -> Result<(DynamoDbEventResponse, BatchReport), HandlerError> {
-    Ok(run(service, parse_event(&event)?).await)
-}
-
-async fn run(service: &SnapshotService, changes: Vec<StreamChange>) -> (DynamoDbEventResponse, BatchReport) {
+    let changes = parse(&event)?;
     let BatchOutcome { first_failure, report } = service.process_batch(&changes).await;
-    (response(first_failure), report)
+    metrics.emit(&report.metrics());
+    Ok(response(first_failure))
 }
 
-/// Splits the event into changes; a record that does not parse becomes a change with an error
-/// body rather than failing its neighbours.
-pub fn parse_event(event: &Value) -> Result<Vec<StreamChange>, HandlerError> {
-    let records = event.get("Records").and_then(Value::as_array).ok_or(HandlerError::NotAStreamEvent)?;
-    records.iter().enumerate().map(|(index, record)| change(index, record.clone())).collect()
-}
-
-/// [`parse_event`] over raw records: a record that is not even a JSON value (a lone
-/// surrogate escape) is still reported by its SequenceNumber.
-pub fn parse_raw_event(event: &RawStreamEvent) -> Result<Vec<StreamChange>, HandlerError> {
+/// Splits the event into changes; a record that does not parse (even one that is not a JSON
+/// value at all) becomes a change with an error body rather than failing its neighbours.
+pub fn parse(event: &RawStreamEvent) -> Result<Vec<StreamChange>, HandlerError> {
     event
         .records
         .iter()
@@ -159,12 +132,4 @@ fn response(first_failure: Option<String>) -> DynamoDbEventResponse {
         response.batch_item_failures.push(failure);
     }
     response
-}
-
-fn emit_metrics(report: &BatchReport) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    // EMF must be a line of its own on stdout, not inside a tracing record.
-    println!("{}", emf_line(FUNCTION, now, &report.metrics()));
 }

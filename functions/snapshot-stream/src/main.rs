@@ -1,9 +1,10 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use shared::clock::SystemClock;
 use shared::config::Config;
+use shared::metrics::Metrics;
 use shared::repository::OrderRepository;
-use shared::snapshot_service::SnapshotService;
-use snapshot_stream::RawStreamEvent;
+use shared::stream_snapshots::StreamSnapshotter;
+use snapshot_stream::{FUNCTION, RawStreamEvent, handle};
 use std::sync::Arc;
 
 #[tokio::main]
@@ -13,10 +14,10 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let client = shared::client::dynamodb_client((&aws).into());
     let repository = OrderRepository::for_tables(client, &config.tables);
-    let service = SnapshotService::new(repository, config.snapshots, Arc::new(SystemClock));
-    let service = &service;
+    let service = &StreamSnapshotter::new(repository, config.strategy, Arc::new(SystemClock));
+    let metrics = &Metrics::emf(FUNCTION);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawStreamEvent>| async move {
-        snapshot_stream::handle_raw(service, event.payload).await
+        handle(service, metrics, event.payload).await
     }))
     .await
 }

@@ -8,11 +8,12 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent, RecordedEvent};
-use shared::snapshot_service::{Decoded, SnapshotService, decode};
-use snapshot_stream::{RawStreamEvent, parse_raw_event};
+use shared::metrics::Metrics;
+use shared::settings::StrategySettings;
+use shared::stream_snapshots::{Decoded, StreamSnapshotter, decode};
+use snapshot_stream::{FUNCTION, RawStreamEvent, parse};
 use std::sync::Arc;
 use testkit::stream_events::{insert_record, position_string};
 use testkit::{TestTables, arb_json};
@@ -250,7 +251,7 @@ fn runtime_deserialize(bytes: &[u8]) -> Result<RawStreamEvent, String> {
 
 fn classify_middle(bytes: &[u8]) -> (Class, String) {
     let Ok(event) = runtime_deserialize(bytes) else { return (Class::Invocation, String::new()) };
-    let Ok(changes) = parse_raw_event(&event) else { return (Class::Invocation, String::new()) };
+    let Ok(changes) = parse(&event) else { return (Class::Invocation, String::new()) };
     assert_eq!(changes.len(), 3);
     assert!(matches!(decode(&changes[0]), Decoded::Event(_)), "the record before is unaffected");
     assert!(matches!(decode(&changes[2]), Decoded::Event(_)), "the record after is unaffected");
@@ -307,9 +308,9 @@ fn invalid_utf8_bytes_fail_the_invocation_not_the_process() {
 #[tokio::test]
 async fn poison_records_are_reported_and_never_snapshotted() {
     let t = TestTables::new().await;
-    let settings = SnapshotSettings { event_count_threshold: 1, ..SnapshotSettings::default() };
+    let settings = StrategySettings { event_count_threshold: 1, ..StrategySettings::default() };
     let service =
-        SnapshotService::new(t.repository(), settings, Arc::new(ManualClock::at(1_800_000_000_000)));
+        StreamSnapshotter::new(t.repository(), settings, Arc::new(ManualClock::at(1_800_000_000_000)));
     let mut poison = 0;
     for (name, record, expected) in corpus() {
         if !matches!(expected, Class::Poison(_)) {
@@ -318,7 +319,9 @@ async fn poison_records_are_reported_and_never_snapshotted() {
         poison += 1;
         let bytes = format!(r#"{{"Records":[{record}]}}"#);
         let event = runtime_deserialize(bytes.as_bytes()).unwrap();
-        let response = snapshot_stream::handle_raw(&service, event).await.unwrap();
+        let metrics = Metrics::recorded(FUNCTION);
+        let response = snapshot_stream::handle(&service, &metrics, event).await.unwrap();
+        assert_eq!(metrics.last().map(|m| m["RecordsPoison"]), Some(1), "{name}: counted as poison");
         let failed: Vec<_> =
             response.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();
         assert_eq!(failed, vec![position_string(2)], "{name}");
@@ -346,7 +349,7 @@ const REQUIRED: &[&str] =
 fn classify_record(record: &Value) -> Result<Decoded, ()> {
     let bytes = format!(r#"{{"Records":[{record}]}}"#);
     let event = runtime_deserialize(bytes.as_bytes()).map_err(|_| ())?;
-    let changes = parse_raw_event(&event).map_err(|_| ())?;
+    let changes = parse(&event).map_err(|_| ())?;
     Ok(decode(&changes[0]))
 }
 
@@ -400,7 +403,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         if let Ok(event) = runtime_deserialize(&bytes) {
-            let _ = parse_raw_event(&event).map(|changes| changes.iter().map(decode).count());
+            let _ = parse(&event).map(|changes| changes.iter().map(decode).count());
         }
     }
 
@@ -410,7 +413,7 @@ proptest! {
         let bytes = event_bytes(&text(record()));
         let cut = cut.min(bytes.len());
         if let Ok(event) = runtime_deserialize(&bytes[..cut]) {
-            prop_assert!(parse_raw_event(&event).is_ok());
+            prop_assert!(parse(&event).is_ok());
         }
     }
 }

@@ -1,25 +1,32 @@
 //! The stream function's handler against the local server: the sample events, each strategy
 //! and rule, redelivery, batch splits, and an outage in the middle of a batch.
 
+use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::Value;
 use shared::clock::ManualClock;
-use shared::config::SnapshotSettings;
 use shared::domain::{Money, OrderEvent, RecordedEvent};
-use shared::snapshot_service::SnapshotService;
-use shared::strategy::{Rule, StrategyKind};
-use snapshot_stream::handle;
+use shared::metrics::Metrics;
+use shared::settings::{StrategyKind, StrategySettings};
+use shared::strategy::Rule;
+use shared::stream_snapshots::StreamSnapshotter;
+use snapshot_stream::{FUNCTION, HandlerError, RawStreamEvent};
 use std::sync::Arc;
 use testkit::stream_events::{insert_batch, inserted_events, position_string};
 use testkit::{Proxy, TestTables, bulk_insert_events, client_for, history, shared_server};
 
 const T0: i64 = 1_800_000_000_000;
 
-fn settings(default_strategy: StrategyKind) -> SnapshotSettings {
-    SnapshotSettings { default_strategy, ..SnapshotSettings::default() }
+fn settings(default_strategy: StrategyKind) -> StrategySettings {
+    StrategySettings { default_strategy, ..StrategySettings::default() }
 }
 
-fn service(t: &TestTables, settings: SnapshotSettings, clock: &ManualClock) -> SnapshotService {
-    SnapshotService::new(t.repository(), settings, Arc::new(clock.clone()))
+fn service(t: &TestTables, settings: StrategySettings, clock: &ManualClock) -> StreamSnapshotter {
+    StreamSnapshotter::new(t.repository(), settings, Arc::new(clock.clone()))
+}
+
+/// The handler on an event built as JSON, as Lambda would send it.
+async fn handle(svc: &StreamSnapshotter, event: Value) -> Result<DynamoDbEventResponse, HandlerError> {
+    snapshot_stream::handle(svc, &Metrics::off(FUNCTION), RawStreamEvent::from_json(&event)?).await
 }
 
 fn item(sku: &str, unit_price: i64) -> OrderEvent {
@@ -47,7 +54,11 @@ fn failures(response: &aws_lambda_events::event::streams::DynamoDbEventResponse)
 }
 
 /// Appends `events` to the store and delivers them to the handler as one batch.
-async fn append_and_deliver(t: &TestTables, svc: &SnapshotService, events: &[RecordedEvent]) -> Vec<String> {
+async fn append_and_deliver(
+    t: &TestTables,
+    svc: &StreamSnapshotter,
+    events: &[RecordedEvent],
+) -> Vec<String> {
     bulk_insert_events(&t.client, &t.events_table, events).await;
     let response = handle(svc, insert_batch(events, events[0].sequence)).await.unwrap();
     failures(&response)
@@ -64,7 +75,7 @@ async fn sample_insert_batch_snapshots_the_order_that_reached_the_threshold() {
     let t = TestTables::new().await;
     let event = file("insert-batch.json");
     bulk_insert_events(&t.client, &t.events_table, &inserted_events(&event)).await;
-    let svc = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+    let svc = service(&t, StrategySettings::default(), &ManualClock::at(T0));
 
     let response = handle(&svc, event.clone()).await.unwrap();
 
@@ -80,7 +91,7 @@ async fn sample_insert_batch_snapshots_the_order_that_reached_the_threshold() {
 
     // redelivered, to this warm container and to a cold one: nothing new
     assert!(failures(&handle(&svc, event.clone()).await.unwrap()).is_empty());
-    let cold = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+    let cold = service(&t, StrategySettings::default(), &ManualClock::at(T0));
     assert!(failures(&handle(&cold, event).await.unwrap()).is_empty());
     assert_eq!(t.verified_snapshots("o-1001").await, vec![10]);
 }
@@ -92,11 +103,11 @@ async fn sample_mixed_batch_acts_on_inserts_only() {
     bulk_insert_events(&t.client, &t.events_table, &inserted_events(&event)).await;
     let svc = service(
         &t,
-        SnapshotSettings { event_count_threshold: 2, ..SnapshotSettings::default() },
+        StrategySettings { event_count_threshold: 2, ..StrategySettings::default() },
         &ManualClock::at(T0),
     );
 
-    let changes = snapshot_stream::parse_event(&event).unwrap();
+    let changes = snapshot_stream::parse(&RawStreamEvent::from_json(&event).unwrap()).unwrap();
     let outcome = svc.process_batch(&changes).await;
 
     assert_eq!(outcome.first_failure, None);
@@ -112,7 +123,7 @@ async fn sample_malformed_batch_reports_the_first_bad_record_and_snapshots_nothi
     bulk_insert_events(&t.client, &t.events_table, &inserted_events(&event)).await;
     let svc = service(
         &t,
-        SnapshotSettings { event_count_threshold: 1, ..SnapshotSettings::default() },
+        StrategySettings { event_count_threshold: 1, ..StrategySettings::default() },
         &ManualClock::at(T0),
     );
 
@@ -133,7 +144,7 @@ async fn sample_malformed_batch_reports_the_first_bad_record_and_snapshots_nothi
 #[tokio::test]
 async fn an_event_that_is_not_a_stream_batch_is_an_error() {
     let t = TestTables::new().await;
-    let svc = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+    let svc = service(&t, StrategySettings::default(), &ManualClock::at(T0));
     assert!(handle(&svc, serde_json::json!({"detail-type": "Scheduled Event"})).await.is_err());
     let no_position = serde_json::json!({"Records": [{"eventName": "INSERT", "dynamodb": {}}]});
     assert!(handle(&svc, no_position).await.is_err());
@@ -251,7 +262,7 @@ async fn batches_split_at_every_point_and_redelivered_give_the_predicted_snapsho
     let events = plain("o-split", 25);
     let whole = {
         let t = TestTables::new().await;
-        let svc = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+        let svc = service(&t, StrategySettings::default(), &ManualClock::at(T0));
         append_and_deliver(&t, &svc, &events).await;
         t.verified_snapshots("o-split").await
     };
@@ -261,12 +272,12 @@ async fn batches_split_at_every_point_and_redelivered_give_the_predicted_snapsho
         bulk_insert_events(&t.client, &t.events_table, &events).await;
         let (first, second) =
             (insert_batch(&events[..split], 1), insert_batch(&events[split..], split as u64 + 1));
-        let warm = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+        let warm = service(&t, StrategySettings::default(), &ManualClock::at(T0));
         for batch in [&first, &first, &second, &second, &first] {
             assert!(failures(&handle(&warm, batch.clone()).await.unwrap()).is_empty());
         }
         // a cold container gets everything again
-        let cold = service(&t, SnapshotSettings::default(), &ManualClock::at(T0));
+        let cold = service(&t, StrategySettings::default(), &ManualClock::at(T0));
         handle(&cold, insert_batch(&events, 1)).await.unwrap();
         let expected: Vec<u64> = if (10..20).contains(&split) { vec![20, 10] } else { vec![20] };
         assert_eq!(t.verified_snapshots("o-split").await, expected, "split at {split}");
@@ -281,7 +292,7 @@ async fn concurrent_handlers_on_the_same_batch_write_each_snapshot_once() {
     let batch = insert_batch(&events, 1);
     let handlers: Vec<_> = (0..4)
         .map(|_| {
-            let svc = Arc::new(service(&t, SnapshotSettings::default(), &ManualClock::at(T0)));
+            let svc = Arc::new(service(&t, StrategySettings::default(), &ManualClock::at(T0)));
             let batch = batch.clone();
             tokio::spawn(async move { handle(&svc, batch).await.map(|r| failures(&r)) })
         })
@@ -302,9 +313,9 @@ async fn an_outage_mid_batch_names_the_first_unfinished_record_and_a_retry_conve
     let proxy = Proxy::start(shared_server().port()).await;
     let client = client_for(&proxy.endpoint());
     // one order at a time, so the cut lands at a known point
-    let svc = SnapshotService::new(
+    let svc = StreamSnapshotter::new(
         t.repository_via(client),
-        SnapshotSettings::default(),
+        StrategySettings::default(),
         Arc::new(ManualClock::at(T0)),
     )
     .with_concurrency(1);

@@ -2,16 +2,16 @@
 
 mod commands;
 mod events;
+mod fold;
 mod money;
 mod order;
 pub mod samples;
 
 pub use commands::{DomainError, OrderCommand};
 pub use events::{Address, EVENT_SCHEMA_VERSION, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
+pub use fold::FoldError;
 pub use money::Money;
-pub use order::{
-    FoldError, LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate,
-};
+pub use order::{LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate};
 
 #[cfg(test)]
 pub(crate) mod testing {

@@ -1,13 +1,8 @@
-//! The order aggregate's state and the pure fold that rebuilds it from events.
-//!
-//! `apply` records facts: events already happened, so it never rejects one for business
-//! reasons (that is the commands' job). It only refuses what would make the state a lie: an
-//! event out of sequence, for another order, or arithmetic that would overflow.
+//! The order aggregate's state: what a fold of its events produces (see `fold.rs`).
 
-use super::events::{Address, OrderEvent, RecordedEvent};
+use super::events::Address;
 use super::money::Money;
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 /// Bump when `Order`'s serialized shape changes; older snapshots then fall back to replay.
 pub const STATE_SCHEMA_VERSION: u32 = 1;
@@ -87,16 +82,6 @@ pub struct Order {
     pub last_event_id: Option<String>,
 }
 
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum FoldError {
-    #[error("event {found} does not follow version {version} of order {order_id}")]
-    OutOfSequence { order_id: String, version: u64, found: u64 },
-    #[error("event of order {found} applied to order {order_id}")]
-    WrongOrder { order_id: String, found: String },
-    #[error("amounts of order {order_id} overflow at event {sequence}")]
-    Overflow { order_id: String, sequence: u64 },
-}
-
 impl Order {
     /// The empty order every replay starts from.
     pub fn empty(id: impl Into<String>) -> Self {
@@ -119,149 +104,6 @@ impl Order {
         }
     }
 
-    /// Folds events onto this state; on error the state is left as it was before the
-    /// failing event.
-    pub fn apply_all<'a>(
-        &mut self,
-        events: impl IntoIterator<Item = &'a RecordedEvent>,
-    ) -> Result<(), FoldError> {
-        events.into_iter().try_for_each(|e| self.apply(e))
-    }
-
-    /// Full replay: the empty order folded with `events`.
-    pub fn replay<'a>(
-        id: &str,
-        events: impl IntoIterator<Item = &'a RecordedEvent>,
-    ) -> Result<Self, FoldError> {
-        let mut order = Order::empty(id);
-        order.apply_all(events)?;
-        Ok(order)
-    }
-
-    pub fn apply(&mut self, recorded: &RecordedEvent) -> Result<(), FoldError> {
-        if recorded.order_id != self.id {
-            return Err(FoldError::WrongOrder {
-                order_id: self.id.clone(),
-                found: recorded.order_id.clone(),
-            });
-        }
-        if Some(recorded.sequence) != self.version.checked_add(1) {
-            return Err(FoldError::OutOfSequence {
-                order_id: self.id.clone(),
-                version: self.version,
-                found: recorded.sequence,
-            });
-        }
-        let mut next = self.clone();
-        next.apply_fact(&recorded.event, recorded.occurred_at)
-            .ok_or_else(|| FoldError::Overflow { order_id: self.id.clone(), sequence: recorded.sequence })?;
-        next.version = recorded.sequence;
-        next.last_event_id = Some(recorded.event_id.clone());
-        next.updated_at = Some(recorded.occurred_at);
-        *self = next;
-        Ok(())
-    }
-
-    /// Applies one fact; `None` only on arithmetic overflow.
-    fn apply_fact(&mut self, event: &OrderEvent, at: i64) -> Option<()> {
-        match event {
-            OrderEvent::OrderCreated { customer_id, currency } => {
-                self.customer_id = Some(customer_id.clone());
-                self.currency = Some(currency.clone());
-                self.status = OrderStatus::Pending;
-                self.created_at = Some(at);
-            }
-            OrderEvent::ItemAdded { sku, name, quantity, unit_price } => {
-                match self.items.iter_mut().find(|i| &i.sku == sku) {
-                    Some(item) => {
-                        item.quantity = item.quantity.checked_add(*quantity)?;
-                        item.unit_price = *unit_price;
-                        item.name = name.clone();
-                    }
-                    None => self.items.push(LineItem {
-                        sku: sku.clone(),
-                        name: name.clone(),
-                        quantity: *quantity,
-                        unit_price: *unit_price,
-                    }),
-                }
-                self.items.retain(|i| i.quantity > 0);
-                self.total = items_total(&self.items)?;
-            }
-            OrderEvent::ItemRemoved { sku } => {
-                self.items.retain(|i| &i.sku != sku);
-                self.total = items_total(&self.items)?;
-            }
-            OrderEvent::ItemQuantityChanged { sku, quantity } => {
-                if let Some(item) = self.items.iter_mut().find(|i| &i.sku == sku) {
-                    item.quantity = *quantity;
-                }
-                self.items.retain(|i| i.quantity > 0);
-                self.total = items_total(&self.items)?;
-            }
-            OrderEvent::ShippingAddressSet { address } => {
-                self.shipping_address = Some(address.clone());
-            }
-            OrderEvent::PaymentAuthorized { payment_id, amount, method } => {
-                match self.payment_mut(payment_id) {
-                    Some(p) => p.authorized = p.authorized.checked_add(*amount)?,
-                    None => self.payments.push(Payment {
-                        payment_id: payment_id.clone(),
-                        method: method.clone(),
-                        authorized: *amount,
-                        captured: Money::ZERO,
-                        refunded: Money::ZERO,
-                    }),
-                }
-            }
-            OrderEvent::PaymentCaptured { payment_id, amount } => {
-                if let Some(p) = self.payment_mut(payment_id) {
-                    p.captured = p.captured.checked_add(*amount)?;
-                }
-            }
-            OrderEvent::PaymentRefunded { payment_id, amount, .. } => {
-                if let Some(p) = self.payment_mut(payment_id) {
-                    p.refunded = p.refunded.checked_add(*amount)?;
-                }
-            }
-            OrderEvent::OrderConfirmed {} => self.status = OrderStatus::Confirmed,
-            OrderEvent::OrderShipped { carrier, tracking_number } => {
-                self.status = OrderStatus::Shipped;
-                self.shipment = Some(Shipment {
-                    carrier: carrier.clone(),
-                    tracking_number: tracking_number.clone(),
-                    shipped_at: at,
-                    updates: Vec::new(),
-                    delivered_at: None,
-                });
-            }
-            OrderEvent::ShippingUpdated { status, location } => {
-                if let Some(s) = self.shipment.as_mut() {
-                    s.updates.push(ShippingUpdate { at, status: status.clone(), location: location.clone() });
-                }
-            }
-            OrderEvent::OrderDelivered {} => {
-                self.status = OrderStatus::Delivered;
-                if let Some(s) = self.shipment.as_mut() {
-                    s.delivered_at = Some(at);
-                }
-            }
-            OrderEvent::OrderCancelled { reason } => {
-                self.status = OrderStatus::Cancelled;
-                self.cancellation_reason = Some(reason.clone());
-            }
-            OrderEvent::OrderReturned { reason } => {
-                self.status = OrderStatus::Returned;
-                self.return_reason = Some(reason.clone());
-            }
-        }
-        Some(())
-    }
-
-    fn payment_mut(&mut self, payment_id: &str) -> Option<&mut Payment> {
-        self.payments.iter_mut().find(|p| p.payment_id == payment_id)
-    }
-
     pub fn payment(&self, payment_id: &str) -> Option<&Payment> {
         self.payments.iter().find(|p| p.payment_id == payment_id)
     }
@@ -271,98 +113,5 @@ impl Order {
         self.payments.iter().fold(Money::ZERO, |acc, p| {
             acc.checked_add(p.captured).and_then(|m| m.checked_sub(p.refunded)).unwrap_or(acc)
         })
-    }
-}
-
-fn items_total(items: &[LineItem]) -> Option<Money> {
-    items
-        .iter()
-        .try_fold(Money::ZERO, |acc, item| acc.checked_add(item.unit_price.checked_mul(item.quantity)?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::testing::{event, one_of_each_event};
-
-    #[test]
-    fn folding_the_whole_catalogue_gives_the_expected_order() {
-        // given one event of each type, in a realistic order
-        let events: Vec<_> =
-            one_of_each_event().into_iter().enumerate().map(|(i, e)| event("o-1", i as u64 + 1, e)).collect();
-        // when
-        let order = Order::replay("o-1", &events).unwrap();
-        // then
-        assert_eq!(order.version, 14);
-        assert_eq!(order.status, OrderStatus::Returned);
-        assert_eq!(order.customer_id.as_deref(), Some("c-1"));
-        assert_eq!(order.items.len(), 1);
-        assert_eq!(order.total, Money::from_minor(3 * 1250));
-        assert_eq!(order.amount_paid(), Money::from_minor(3750 - 1000));
-        let shipment = order.shipment.unwrap();
-        assert_eq!(shipment.updates.len(), 1);
-        assert!(shipment.delivered_at.is_some());
-    }
-
-    #[test]
-    fn an_event_out_of_sequence_is_refused_and_state_kept() {
-        let mut order = Order::empty("o-1");
-        let created =
-            event("o-1", 1, OrderEvent::OrderCreated { customer_id: "c".into(), currency: "EUR".into() });
-        order.apply(&created).unwrap();
-        let before = order.clone();
-        let gap = event("o-1", 3, OrderEvent::OrderConfirmed {});
-        assert_eq!(
-            order.apply(&gap),
-            Err(FoldError::OutOfSequence { order_id: "o-1".into(), version: 1, found: 3 })
-        );
-        assert_eq!(order, before);
-        assert!(matches!(order.apply(&created), Err(FoldError::OutOfSequence { .. })));
-    }
-
-    #[test]
-    fn an_event_of_another_order_is_refused() {
-        let mut order = Order::empty("o-1");
-        let other = event("o-2", 1, OrderEvent::OrderConfirmed {});
-        assert!(matches!(order.apply(&other), Err(FoldError::WrongOrder { .. })));
-    }
-
-    #[test]
-    fn overflowing_amounts_are_an_error_not_a_panic() {
-        let mut order = Order::empty("o-1");
-        let huge = |seq, sku: &str| {
-            event(
-                "o-1",
-                seq,
-                OrderEvent::ItemAdded {
-                    sku: sku.into(),
-                    name: "x".into(),
-                    quantity: u32::MAX,
-                    unit_price: Money::from_minor(i64::MAX / 2),
-                },
-            )
-        };
-        assert!(matches!(order.apply(&huge(1, "a")), Err(FoldError::Overflow { .. })));
-        assert_eq!(order, Order::empty("o-1"));
-    }
-
-    #[test]
-    fn quantity_changed_to_zero_removes_the_line() {
-        let events = [
-            event(
-                "o",
-                1,
-                OrderEvent::ItemAdded {
-                    sku: "a".into(),
-                    name: "A".into(),
-                    quantity: 2,
-                    unit_price: Money::from_minor(100),
-                },
-            ),
-            event("o", 2, OrderEvent::ItemQuantityChanged { sku: "a".into(), quantity: 0 }),
-        ];
-        let order = Order::replay("o", &events).unwrap();
-        assert!(order.items.is_empty());
-        assert_eq!(order.total, Money::ZERO);
     }
 }

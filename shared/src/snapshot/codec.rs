@@ -4,113 +4,23 @@
 //! increasing with the sequence by construction, and makes a redelivered stream batch
 //! collide with the snapshot it already wrote instead of adding a second one.
 
+use super::types::{
+    NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
+};
 use crate::domain::{Order, STATE_SCHEMA_VERSION};
-use crate::dynamo::{AttributeError, Item, MAX_ITEM_BYTES, get, get_b, get_n, get_s, item_size, n, s};
-use crate::strategy::{Rule, StrategyKind};
+use crate::dynamo::{Item, MAX_ITEM_BYTES, get, get_b, get_n, get_s, item_size, n, s};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
-use thiserror::Error;
 
 /// States larger than this are deflated before storing.
 pub const COMPRESS_ABOVE_BYTES: usize = 8 * 1024;
 /// A decompressed state larger than this is refused (a corrupt or hostile item).
 const MAX_STATE_BYTES: u64 = 16 * 1024 * 1024;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StateEncoding {
-    /// `state` holds the JSON bytes as they are.
-    Json,
-    /// `state` holds the JSON bytes deflated (RFC 1951).
-    JsonDeflate,
-}
-
-/// The `metadata` map: one schema, a DynamoDB map (seed defect 6 fixed).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotMetadata {
-    /// `stream` for automatic snapshots, `admin:<caller>` for manual ones.
-    pub created_by: String,
-    /// Why it was taken, in words.
-    pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub strategy: Option<StrategyKind>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<Rule>,
-    pub state_schema_version: u32,
-    pub state_encoding: StateEncoding,
-    /// Length of the uncompressed JSON.
-    pub state_bytes: u64,
-    /// `sha256:<hex>` of the uncompressed JSON.
-    pub checksum: String,
-}
-
-/// What the caller decides about a new snapshot; the codec derives the rest.
-#[derive(Clone, Debug)]
-pub struct NewSnapshot {
-    pub state: Order,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp: i64,
-    pub created_by: String,
-    pub reason: String,
-    pub strategy: Option<StrategyKind>,
-    pub rule: Option<Rule>,
-}
-
-/// A stored snapshot that passed every check.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    pub order_id: String,
-    pub version: u64,
-    pub last_event_sequence: u64,
-    pub timestamp: i64,
-    pub state: Order,
-    pub metadata: SnapshotMetadata,
-}
-
-/// A snapshot without its state: what listings and retention need.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotSummary {
-    pub order_id: String,
-    pub version: u64,
-    pub last_event_sequence: u64,
-    pub timestamp: i64,
-    pub metadata: SnapshotMetadata,
-}
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum SnapshotEncodeError {
-    #[error(
-        "snapshot of order {order_id} is {bytes} bytes even compressed; a DynamoDB item holds at most {MAX_ITEM_BYTES}"
-    )]
-    TooLarge { order_id: String, bytes: usize },
-    #[error("cannot snapshot the empty order {0}")]
-    EmptyOrder(String),
-}
-
-/// Why a stored snapshot cannot be used. The load then falls back to replay.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum Unusable {
-    #[error("malformed item: {0}")]
-    Malformed(#[from] AttributeError),
-    #[error("malformed metadata: {0}")]
-    BadMetadata(String),
-    #[error("state schema version {found}; this code reads {supported}")]
-    StateSchema { found: u32, supported: u32 },
-    #[error("state cannot be decoded: {0}")]
-    Undecodable(String),
-    #[error("checksum mismatch: stored {stored}, computed {computed}")]
-    ChecksumMismatch { stored: String, computed: String },
-    #[error("inconsistent: {0}")]
-    Inconsistent(&'static str),
-}
 
 pub fn checksum(json: &[u8]) -> String {
     let digest = Sha256::digest(json);
@@ -223,6 +133,8 @@ mod tests {
     use super::*;
     use crate::domain::samples::{one_of_each_event, recorded};
     use crate::domain::{LineItem, Money};
+    use crate::settings::StrategyKind;
+    use crate::strategy::Rule;
 
     fn order(items: usize) -> Order {
         let events: Vec<_> = one_of_each_event()

@@ -2,10 +2,14 @@
 //! keys index (never a state), keeps every order's newest snapshot, deletes in batches, stops
 //! before its deadline and resumes where it stopped on the next run.
 
+mod cursor;
+
+pub use cursor::{CLEANUP_CURSOR_ID, SavedCursor};
+
 use crate::clock::Clock;
-use crate::config::SnapshotSettings;
 use crate::order_id::validate_order_id;
 use crate::retention::versions_to_delete;
+use crate::settings::RetentionSettings;
 use crate::snapshot::{Cursor, SnapshotStore, SnapshotStoreError};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -61,14 +65,16 @@ pub struct OrderCleanup {
 
 pub struct CleanupService {
     snapshots: SnapshotStore,
-    settings: SnapshotSettings,
+    cursor: SavedCursor,
+    settings: RetentionSettings,
     clock: Arc<dyn Clock>,
     page_size: u16,
 }
 
 impl CleanupService {
-    pub fn new(snapshots: SnapshotStore, settings: SnapshotSettings, clock: Arc<dyn Clock>) -> Self {
-        CleanupService { snapshots, settings, clock, page_size: SCAN_PAGE }
+    pub fn new(snapshots: SnapshotStore, settings: RetentionSettings, clock: Arc<dyn Clock>) -> Self {
+        let cursor = SavedCursor::in_table_of(&snapshots);
+        CleanupService { snapshots, cursor, settings, clock, page_size: SCAN_PAGE }
     }
 
     /// Keys per scan page (tests use small pages to cross page boundaries).
@@ -82,12 +88,12 @@ impl CleanupService {
     /// every run makes progress). Running twice, or two runs at once, is harmless: deletes of
     /// versions already gone are no-ops and the newest snapshot is never chosen.
     pub async fn run(&self, deadline: Instant) -> Result<CleanupReport, SnapshotStoreError> {
-        let resumed_from = self.snapshots.cleanup_cursor().await?;
+        let resumed_from = self.cursor.load().await?;
         let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
         let mut cursor = resumed_from;
         loop {
             if report.pages_scanned > 0 && Instant::now() >= deadline {
-                self.snapshots.save_cleanup_cursor(cursor.as_ref()).await?;
+                self.cursor.save(cursor.as_ref()).await?;
                 report.resume_from = cursor;
                 warn!(
                     orders = report.orders_examined,
@@ -115,7 +121,7 @@ impl CleanupService {
             }
             cursor = page.next;
             if cursor.is_none() {
-                self.snapshots.save_cleanup_cursor(None).await?;
+                self.cursor.save(None).await?;
                 report.finished = true;
                 info!(
                     orders = report.orders_examined,

@@ -1,0 +1,133 @@
+//! The soak's load: orders scripted like the order service's (a basket, checkout, then
+//! tracking updates), written by a few writers the way the order service writes (decide on
+//! the cached state, conditional append, reload on conflict).
+
+use crate::{Args, Tally, add};
+use shared::clock::{Clock, SystemClock};
+use shared::domain::samples::sample_address;
+use shared::domain::{Money, Order, OrderCommand, OrderStatus};
+use shared::event_store::{EventStore, EventStoreError};
+use shared::repository::OrderRepository;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A tiny deterministic generator: the same run every time for the same arguments.
+pub struct Rng(pub u64);
+impl Rng {
+    pub fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below.max(1)
+    }
+}
+
+/// An order's life: created, a basket (some above 10 items, some above 1000.00), checkout,
+/// then tracking updates until it has `events` events.
+fn script(index: usize, events: usize) -> Vec<OrderCommand> {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (index as u64 + 1).wrapping_mul(0x2545_F491_4F6C_DD1D));
+    let mut commands =
+        vec![OrderCommand::Create { customer_id: format!("cust-{}", index % 37), currency: "EUR".into() }];
+    let items = 1 + rng.next(14) as usize;
+    let mut total = 0i64;
+    for i in 0..items {
+        let cents = if rng.next(10) == 0 { 80_000 } else { 500 + rng.next(5_000) as i64 };
+        total += cents;
+        commands.push(OrderCommand::AddItem {
+            sku: format!("SKU-{i:02}"),
+            name: "Soak item".into(),
+            quantity: 1,
+            unit_price: Money::from_minor(cents),
+        });
+    }
+    let amount = Money::from_minor(total);
+    commands.extend([
+        OrderCommand::SetShippingAddress { address: sample_address() },
+        OrderCommand::AuthorizePayment { payment_id: "pay-1".into(), amount, method: "card".into() },
+        OrderCommand::Confirm,
+        OrderCommand::CapturePayment { payment_id: "pay-1".into(), amount },
+        OrderCommand::Ship { carrier: "DHL".into(), tracking_number: format!("T-{index}") },
+    ]);
+    while commands.len() < events {
+        let location = Some(format!("Hub {}", rng.next(40)));
+        commands.push(OrderCommand::UpdateShipping { status: "in transit".into(), location });
+    }
+    commands
+}
+
+pub fn order_id(i: usize) -> String {
+    format!("soak-{i:04}")
+}
+
+/// One writer: its orders, round robin, one command at a time; the order service's loop.
+pub async fn writer(
+    w: usize,
+    args: Arc<Args>,
+    repository: OrderRepository,
+    tally: Arc<Tally>,
+) -> Result<(), String> {
+    let per_order = args.events / args.orders;
+    let mine: Vec<usize> = (0..args.orders).filter(|i| i % args.writers == w).collect();
+    let mut states: Vec<Order> = mine.iter().map(|i| Order::empty(order_id(*i))).collect();
+    let scripts: Vec<Vec<OrderCommand>> = mine.iter().map(|i| script(*i, per_order)).collect();
+    let mut next = vec![0usize; mine.len()];
+    let mut rng = Rng(w as u64 + 7);
+    let events: &EventStore = repository.events();
+    loop {
+        let mut progressed = false;
+        for k in 0..mine.len() {
+            if next[k] >= scripts[k].len() {
+                continue;
+            }
+            progressed = true;
+            let command = scripts[k][next[k]].clone();
+            loop {
+                let decided =
+                    states[k].decide(command.clone()).map_err(|e| format!("{}: {e}", states[k].id))?;
+                add(&tally.append_calls, 1);
+                match events.append(&states[k].id, states[k].version, &decided, SystemClock.now_ms()).await {
+                    Ok(recorded) => {
+                        add(&tally.appended, recorded.len() as u64);
+                        states[k].apply_all(&recorded).map_err(|e| e.to_string())?;
+                        break;
+                    }
+                    Err(EventStoreError::Conflict { .. }) => {
+                        add(&tally.conflicts, 1);
+                        let loaded = repository.load(&states[k].id).await.map_err(|e| e.to_string())?;
+                        states[k] = loaded.ok_or("an order vanished")?.order;
+                    }
+                    Err(e) => {
+                        add(&tally.write_retries, 1);
+                        tracing::warn!(error = %e, "append failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+            next[k] += 1;
+            // Now and then another service instance updates someone else's order: the owner
+            // then meets a conflict and reloads.
+            if rng.next(150) == 0 {
+                let other = order_id(rng.next(args.orders as u64) as usize);
+                if let Ok(Some(loaded)) = repository.load(&other).await
+                    && loaded.order.status == OrderStatus::Shipped
+                {
+                    let update = OrderCommand::UpdateShipping { status: "re-routed".into(), location: None };
+                    if let Ok(decided) = loaded.order.decide(update) {
+                        add(&tally.append_calls, 1);
+                        match events
+                            .append(&other, loaded.order.version, &decided, SystemClock.now_ms())
+                            .await
+                        {
+                            Ok(recorded) => add(&tally.appended, recorded.len() as u64),
+                            Err(EventStoreError::Conflict { .. }) => add(&tally.conflicts, 1),
+                            Err(_) => add(&tally.write_retries, 1),
+                        }
+                    }
+                }
+            }
+        }
+        if !progressed {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! What the operator sets: when to snapshot ([`StrategySettings`]) and how many snapshots to
+//! keep ([`RetentionSettings`]). Plain values with the seed's defaults; `config` reads them
+//! from the environment, `strategy` and `retention` act on them.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The seed's three strategies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum StrategyKind {
+    EventCount,
+    TimeBased,
+    Hybrid,
+}
+
+impl FromStr for StrategyKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "EVENT_COUNT" => Ok(StrategyKind::EventCount),
+            "TIME_BASED" => Ok(StrategyKind::TimeBased),
+            "HYBRID" => Ok(StrategyKind::Hybrid),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for StrategyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StrategyKind::EventCount => "EVENT_COUNT",
+            StrategyKind::TimeBased => "TIME_BASED",
+            StrategyKind::Hybrid => "HYBRID",
+        })
+    }
+}
+
+/// When to snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StrategySettings {
+    pub default_strategy: StrategyKind,
+    /// Events since the last snapshot that trigger the next one (EVENT_COUNT).
+    pub event_count_threshold: u64,
+    /// Hours since the last snapshot that trigger the next one (TIME_BASED).
+    pub time_interval_hours: u64,
+}
+
+impl Default for StrategySettings {
+    fn default() -> Self {
+        StrategySettings {
+            default_strategy: StrategyKind::EventCount,
+            event_count_threshold: 10,
+            time_interval_hours: 24,
+        }
+    }
+}
+
+/// How many snapshots an order keeps, and for how long (the newest always stays).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionSettings {
+    pub max_snapshots_per_order: u32,
+    pub max_snapshot_age_days: u32,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        RetentionSettings { max_snapshots_per_order: 3, max_snapshot_age_days: 90 }
+    }
+}

@@ -1,0 +1,141 @@
+//! One order of a batch: fold its new events (onto the warm container's state, or onto a
+//! load), ask the strategy, and write at most one conditional snapshot.
+
+use super::StreamSnapshotter;
+use super::report::OrderOutcome;
+use crate::domain::{FoldError, Order, RecordedEvent};
+use crate::folded_order::{FoldedOrder, SnapshotRef};
+use crate::repository::RepositoryError;
+use crate::snapshot::{NewSnapshot, SnapshotEncodeError, SnapshotStoreError};
+use crate::strategy::{self, Decision, SnapshotFacts};
+use thiserror::Error;
+use tracing::{error, info};
+
+#[derive(Debug, Error)]
+pub enum StreamSnapshotError {
+    #[error(transparent)]
+    Repository(#[from] RepositoryError),
+    #[error(transparent)]
+    Snapshots(#[from] SnapshotStoreError),
+    #[error("order {order_id} has no events up to {upto} in the store although the stream has them")]
+    EventsMissing { order_id: String, upto: u64 },
+}
+
+impl StreamSnapshotter {
+    pub(super) async fn snapshot_order(
+        &self,
+        order_id: &str,
+        mut events: Vec<RecordedEvent>,
+    ) -> Result<OrderOutcome, StreamSnapshotError> {
+        events.sort_by_key(|e| e.sequence);
+        events.dedup_by_key(|e| e.sequence);
+        let mut outcome = OrderOutcome::default();
+        let folded = self.fold(order_id, &events, &mut outcome).await?;
+        let current = folded.current();
+        let snapshot = folded.snapshot();
+
+        let facts = SnapshotFacts {
+            last_sequence: current.version,
+            snapshot_sequence: snapshot.map_or(0, |s| s.version),
+            snapshot_at: snapshot.map(|s| s.timestamp),
+            now: self.clock.now_ms(),
+        };
+        let decision = strategy::decide(current, &facts, &self.settings);
+        let mut newest_snapshot = snapshot;
+        if decision.trigger.is_some() {
+            let state = self.state_at(order_id, &folded, decision.at_sequence, &mut outcome).await?;
+            outcome.writes += 1;
+            if self.write(state, &decision, facts.now, &mut outcome).await? {
+                newest_snapshot = Some(SnapshotRef { version: decision.at_sequence, timestamp: facts.now });
+            }
+        }
+        let current = folded.into_current();
+        self.cache.lock().expect("cache lock").put(order_id.to_owned(), current, newest_snapshot);
+        Ok(outcome)
+    }
+
+    /// The order with `events` folded in: onto the warm container's state when the batch
+    /// continues exactly where it left off (no reads), else onto a load up to the batch's end.
+    async fn fold(
+        &self,
+        order_id: &str,
+        events: &[RecordedEvent],
+        outcome: &mut OrderOutcome,
+    ) -> Result<FoldedOrder, StreamSnapshotError> {
+        let cached = self.cache.lock().expect("cache lock").take(order_id);
+        if let Some(cached) = cached {
+            if let Some(folded) = cached.continue_with(events).map_err(|e| fold_error(order_id, e))? {
+                outcome.cache_hit = true;
+                return Ok(folded);
+            }
+        }
+        let upto = events.last().map_or(0, |e| e.sequence);
+        let (folded, cost) = self
+            .repository
+            .load_folded(order_id, Some(upto))
+            .await?
+            .ok_or_else(|| StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto })?;
+        outcome.reads += cost.round_trips;
+        Ok(folded)
+    }
+
+    /// The state at `at`: from the fold when `at` lies within it, else (rarely: the strategy
+    /// changed and points before the cached state) a fresh load.
+    async fn state_at(
+        &self,
+        order_id: &str,
+        folded: &FoldedOrder,
+        at: u64,
+        outcome: &mut OrderOutcome,
+    ) -> Result<Order, StreamSnapshotError> {
+        if let Some(state) = folded.state_at_sequence(at).map_err(|e| fold_error(order_id, e))? {
+            return Ok(state);
+        }
+        let missing = || StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto: at };
+        let (loaded, cost) = self.repository.load_folded(order_id, Some(at)).await?.ok_or_else(missing)?;
+        outcome.reads += cost.round_trips;
+        Ok(loaded.into_current())
+    }
+
+    /// Writes the snapshot; `Ok(true)` when it now exists (written, or already there).
+    async fn write(
+        &self,
+        state: Order,
+        decision: &Decision,
+        now: i64,
+        outcome: &mut OrderOutcome,
+    ) -> Result<bool, StreamSnapshotError> {
+        let new = NewSnapshot {
+            state,
+            timestamp: now,
+            created_by: "stream".into(),
+            reason: decision.trigger.map(|t| t.to_string()).unwrap_or_default(),
+            strategy: Some(decision.strategy),
+            rule: Some(decision.rule),
+        };
+        let version = decision.at_sequence;
+        match self.repository.put_snapshot(&new).await {
+            Ok(_) => {
+                outcome.written = true;
+                let (strategy, rule) = (decision.strategy, decision.rule);
+                info!(version, %strategy, ?rule, trigger = %new.reason, "snapshot written");
+                Ok(true)
+            }
+            Err(SnapshotStoreError::Conflict { .. }) => {
+                outcome.existing = true;
+                info!(version, "snapshot already exists");
+                Ok(true)
+            }
+            Err(SnapshotStoreError::Encode(SnapshotEncodeError::TooLarge { bytes, .. })) => {
+                outcome.too_large = true;
+                error!(version, bytes, "state too large for a snapshot; loads replay this order");
+                Ok(false)
+            }
+            Err(other) => Err(other.into()),
+        }
+    }
+}
+
+fn fold_error(order_id: &str, source: FoldError) -> StreamSnapshotError {
+    RepositoryError::Fold { order_id: order_id.to_owned(), source }.into()
+}
