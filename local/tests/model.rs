@@ -1,7 +1,7 @@
 //! Model-based test (proptest state machine): random interleavings of appends, stream
 //! deliveries (duplicates, reordering across orders, batch splits, restarts after partial
 //! failures and after the connection is cut mid-batch), cleanup runs, admin creates and
-//! deletes, and the clock moving. After every step every invariant of DESIGN.md is checked
+//! deletes, and the clock moving. After every step every invariant of docs/invariants.md is checked
 //! against the real tables:
 //! - (1) every snapshot equals the replay of its events;
 //! - (2) loads equal replay and use the newest snapshot;

@@ -1,5 +1,6 @@
 //! Which snapshots to delete: the seed's retention rules, fixed so an order's newest snapshot
-//! always survives (seed defect 8: its age rule could delete every snapshot of an idle order).
+//! always survives (seed defect 8 in docs/invariants.md: its age rule could delete every
+//! snapshot of an idle order).
 
 use crate::settings::RetentionSettings;
 

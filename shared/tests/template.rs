@@ -128,7 +128,7 @@ fn statements(template: &Value) -> Vec<(String, Value)> {
     out
 }
 
-/// Invariant 7: no function may write, change or delete an event.
+/// Invariant 7 (docs/invariants.md): no function may write, change or delete an event.
 #[test]
 fn no_function_may_write_events() {
     let template = template();

@@ -63,6 +63,13 @@ fn param<T>(path: Result<Path<T>, PathRejection>) -> Result<T, ApiError> {
     path.map(|Path(p)| p).map_err(|e| ApiError::BadRequest(format!("malformed path: {}", e.body_text())))
 }
 
+/// The order of a route that takes no body.
+fn order_without_body(path: Result<Path<String>, PathRejection>, body: &Bytes) -> Result<String, ApiError> {
+    let order_id = input::order_id(&param(path)?)?;
+    input::no_body(body)?;
+    Ok(order_id)
+}
+
 pub async fn create(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -89,8 +96,7 @@ pub async fn list(
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let order_id = input::order_id(&param(path)?)?;
-    input::no_body(&body)?;
+    let order_id = order_without_body(path, &body)?;
     let q = input::query(query.as_deref(), &["limit", "before", "includeState"])?;
     let limit = match q.get("limit") {
         None => DEFAULT_PAGE,
@@ -149,8 +155,7 @@ pub async fn verify(
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let order_id = input::order_id(&param(path)?)?;
-    input::no_body(&body)?;
+    let order_id = order_without_body(path, &body)?;
     let verification = state.admin.verify(&order_id).await?;
     let version = verification.snapshot_version;
     let response = Json(verification).into_response();
@@ -165,8 +170,7 @@ pub async fn get_order(
     path: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let order_id = input::order_id(&param(path)?)?;
-    input::no_body(&body)?;
+    let order_id = order_without_body(path, &body)?;
     let loaded = state.admin.order(&order_id).await?;
     Ok(Json(json!({ "order": loaded.order, "loadCost": loaded.cost })).into_response())
 }

@@ -189,7 +189,7 @@ async fn time_based_snapshots_after_five_events_then_every_interval() {
     assert!(t.verified_snapshots("o-1").await.is_empty(), "4 events, no snapshot yet");
     append_and_deliver(&t, &svc, &events[4..6]).await;
     assert_eq!(t.verified_snapshots("o-1").await, vec![6], "first snapshot once 5 events exist");
-    // seed defect 2: 20 more events within the interval do not snapshot again
+    // seed defect 2 (docs/invariants.md): 20 more events within the interval do not snapshot again
     for chunk in events[6..26].chunks(3) {
         clock.advance_hours(1);
         append_and_deliver(&t, &svc, chunk).await;

@@ -1,4 +1,4 @@
-//! Does a snapshot equal a full replay of the events it covers (invariant 1)? The admin
+//! Does a snapshot equal a full replay of the events it covers (invariant 1 in docs/invariants.md)? The admin
 //! API's `verify` and the tests' snapshot checks both ask here.
 
 use crate::domain::{Order, RecordedEvent};

@@ -91,17 +91,8 @@ impl CleanupService {
         let resumed_from = self.cursor.load().await?;
         let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
         let mut cursor = resumed_from;
-        loop {
-            if report.pages_scanned > 0 && Instant::now() >= deadline {
-                self.cursor.save(cursor.as_ref()).await?;
-                report.resume_from = cursor;
-                warn!(
-                    orders = report.orders_examined,
-                    deleted = report.snapshots_deleted,
-                    "cleanup stopped at its deadline; the next run resumes"
-                );
-                return Ok(report);
-            }
+        // At least one page per run, so every run makes progress.
+        while report.pages_scanned == 0 || Instant::now() < deadline {
             let page = self.snapshots.scan_keys(cursor.as_ref(), self.page_size).await?;
             report.pages_scanned += 1;
             report.keys_read += page.keys.len() as u64;
@@ -121,16 +112,20 @@ impl CleanupService {
             }
             cursor = page.next;
             if cursor.is_none() {
-                self.cursor.save(None).await?;
                 report.finished = true;
-                info!(
-                    orders = report.orders_examined,
-                    deleted = report.snapshots_deleted,
-                    "cleanup finished"
-                );
-                return Ok(report);
+                break;
             }
         }
+        // Saving no cursor clears it: the next run starts a new pass.
+        self.cursor.save(cursor.as_ref()).await?;
+        report.resume_from = cursor;
+        let (orders, deleted) = (report.orders_examined, report.snapshots_deleted);
+        if report.finished {
+            info!(orders, deleted, "cleanup finished");
+        } else {
+            warn!(orders, deleted, "cleanup stopped at its deadline; the next run resumes");
+        }
+        Ok(report)
     }
 
     /// Applies retention to one order (the admin API runs this inline).

@@ -79,8 +79,8 @@ impl SnapshotStore {
         &self.client
     }
 
-    /// Writes a snapshot only if that (order, version) is free (seed defect 3 fixed: no
-    /// read-then-write version counter, no silent overwrite).
+    /// Writes a snapshot only if that (order, version) is free: no read-then-write version
+    /// counter, no silent overwrite (seed defect 3 in docs/invariants.md).
     pub async fn put(&self, new: &NewSnapshot) -> Result<SnapshotMetadata, SnapshotStoreError> {
         validate_order_id(&new.state.id)?;
         let (item, metadata) = codec::encode(new)?;

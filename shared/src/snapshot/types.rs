@@ -18,7 +18,7 @@ pub enum StateEncoding {
     JsonDeflate,
 }
 
-/// The `metadata` map: one schema, a DynamoDB map (seed defect 6 fixed).
+/// The `metadata` map: one schema, a DynamoDB map (seed defect 6, docs/invariants.md).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotMetadata {

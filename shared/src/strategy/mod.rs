@@ -1,5 +1,5 @@
 //! When to snapshot: the seed's three strategies and its per-order rules, as pure functions,
-//! with the seed's defects fixed (each has a test named after it).
+//! with the seed's defects 1 and 2 fixed (docs/invariants.md; each has a test named after it).
 
 use crate::domain::{Money, Order};
 use crate::settings::{StrategyKind, StrategySettings};
