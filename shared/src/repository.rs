@@ -3,11 +3,12 @@
 //! reads (the seed's defect 5, see docs/invariants.md): only the stream function and the admin
 //! use cases write snapshots, through [`OrderRepository::put_snapshot`].
 
-use crate::domain::{DomainError, FoldError, Order, OrderCommand, OrderEvent, RecordedEvent};
+use crate::domain::{DomainError, Order, OrderCommand, OrderEvent, RecordedEvent};
 use crate::dynamo::ReadCost;
 use crate::event_store::{EventStore, EventStoreError};
 use crate::folded_order::{FoldedOrder, SnapshotRef};
 use crate::snapshot::{NewSnapshot, SnapshotMetadata, SnapshotStore, SnapshotStoreError};
+use crate::unreadable::HistoryUnreadable;
 use serde::Serialize;
 use thiserror::Error;
 use tracing::{debug, warn};
@@ -15,19 +16,27 @@ use tracing::{debug, warn};
 #[derive(Debug, Error)]
 pub enum RepositoryError {
     #[error(transparent)]
-    Events(#[from] EventStoreError),
+    Events(EventStoreError),
     #[error(transparent)]
     Snapshots(#[from] SnapshotStoreError),
-    #[error("history of order {order_id} cannot be folded")]
-    Fold {
-        order_id: String,
-        #[source]
-        source: FoldError,
-    },
+    /// The stored history cannot be read: the data's fault, permanent until code or data change.
+    #[error(transparent)]
+    Unreadable(#[from] HistoryUnreadable),
     #[error("order {0} does not exist")]
     NotFound(String),
     #[error(transparent)]
     Rejected(#[from] DomainError),
+}
+
+impl From<EventStoreError> for RepositoryError {
+    fn from(e: EventStoreError) -> Self {
+        match e {
+            EventStoreError::Corrupt { order_id, sequence, source } => {
+                HistoryUnreadable::decoding(&order_id, sequence, source).into()
+            }
+            other => RepositoryError::Events(other),
+        }
+    }
 }
 
 /// What a load cost and how it was served.
@@ -169,7 +178,7 @@ impl OrderRepository {
         }
         cost.events_replayed = events.len() as u64;
         let folded = FoldedOrder::replay(order_id, events)
-            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
+            .map_err(|source| HistoryUnreadable::folding(order_id, source))?;
         Ok(Some((folded, cost)))
     }
 
@@ -205,9 +214,7 @@ impl OrderRepository {
         let events = order.decide(command)?;
         let recorded = self.save(order_id, order.version, &events, now).await?;
         let mut order = order;
-        order
-            .apply_all(&recorded)
-            .map_err(|source| RepositoryError::Fold { order_id: order_id.to_owned(), source })?;
+        order.apply_all(&recorded).map_err(|source| HistoryUnreadable::folding(order_id, source))?;
         Ok(order)
     }
 }

@@ -28,6 +28,9 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    /// The order's stored history cannot be read (the data's fault, not a server error).
+    #[error("{message}")]
+    HistoryUnreadable { order_id: String, sequence: Option<u64>, message: String },
     #[error("the database is busy or unreachable; retry the request")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("internal error")]
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::HistoryUnreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -59,6 +63,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::HistoryUnreadable { .. } => "history_unreadable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -80,7 +85,12 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(source) | ApiError::Unavailable(source) = &self {
             tracing::error!(error = %source, detail = ?source, "request failed");
         }
-        let body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::HistoryUnreadable { order_id, sequence, .. } = &self {
+            tracing::warn!(order_id, sequence, error = %self, "history unreadable");
+            body["error"]["orderId"] = json!(order_id);
+            body["error"]["sequence"] = json!(sequence);
+        }
         if matches!(self, ApiError::Unavailable(_)) {
             return (self.status(), [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
         }
@@ -107,6 +117,11 @@ impl From<RepositoryError> for ApiError {
         match e {
             RepositoryError::NotFound(id) => ApiError::NotFound(format!("order {id} has no events")),
             RepositoryError::Snapshots(e) => e.into(),
+            RepositoryError::Unreadable(e) => ApiError::HistoryUnreadable {
+                message: e.to_string(),
+                order_id: e.order_id,
+                sequence: e.sequence,
+            },
             RepositoryError::Events(shared::event_store::EventStoreError::InvalidOrderId(e)) => {
                 ApiError::BadRequest(e.to_string())
             }

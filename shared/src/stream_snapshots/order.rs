@@ -8,6 +8,7 @@ use crate::folded_order::{FoldedOrder, SnapshotRef};
 use crate::repository::RepositoryError;
 use crate::snapshot::{NewSnapshot, SnapshotEncodeError, SnapshotStoreError};
 use crate::strategy::{self, Decision, SnapshotFacts};
+use crate::unreadable::HistoryUnreadable;
 use thiserror::Error;
 use tracing::{error, info};
 
@@ -137,5 +138,5 @@ impl StreamSnapshotter {
 }
 
 fn fold_error(order_id: &str, source: FoldError) -> StreamSnapshotError {
-    RepositoryError::Fold { order_id: order_id.to_owned(), source }.into()
+    RepositoryError::from(HistoryUnreadable::folding(order_id, source)).into()
 }
