@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
 
-.PHONY: help run test soak lint fmt venv build sam-build deploy invoke invoke-all bench clean
+.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all bench clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint and sam validate -
 
 fmt: ## format the code
 	cargo fmt --all
+
+schemas: ## regenerate the published event contract in schemas/ from the Rust types
+	UPDATE_SCHEMAS=1 cargo test --quiet -p shared --test contract the_committed_schemas
 
 build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))

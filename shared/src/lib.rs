@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod contract;
 pub mod domain;
 pub mod dynamo;
 pub mod event_store;

@@ -112,3 +112,14 @@ pub fn arb_json() -> impl Strategy<Value = serde_json::Value> {
         ]
     })
 }
+
+/// `event`'s stored item as a newer writer would write it: its payload with one more field
+/// (`x-<name>`, so it never collides with a known one).
+pub fn with_extra_field(event: &RecordedEvent, name: &str, value: serde_json::Value) -> shared::dynamo::Item {
+    let mut item = shared::event_store::event_to_item(event);
+    let mut payload: serde_json::Value =
+        serde_json::from_str(&event.event.payload_json()).expect("payloads are JSON");
+    payload[format!("x-{name}")] = value;
+    item.insert("payload".into(), shared::dynamo::s(payload.to_string()));
+    item
+}

@@ -8,10 +8,10 @@ mod proxy;
 mod server;
 pub mod stream_events;
 
-pub use histories::{arb_event, arb_history, arb_json, history, plain_history};
+pub use histories::{arb_event, arb_history, arb_json, history, plain_history, with_extra_field};
 
 pub use proxy::Proxy;
-pub use server::{LocalDynamo, moto_server_path};
+pub use server::{LocalDynamo, moto_server_path, venv_python};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -155,15 +155,18 @@ pub async fn check_snapshots(
 /// unprocessed items retried): how benchmarks and tests seed long histories without paying for
 /// conditional appends. Only for seeding; the order service appends through `EventStore`.
 pub async fn bulk_insert_events(client: &Client, table: &str, events: &[shared::domain::RecordedEvent]) {
+    let items: Vec<shared::dynamo::Item> = events.iter().map(shared::event_store::event_to_item).collect();
+    bulk_insert_items(client, table, &items).await;
+}
+
+/// [`bulk_insert_events`] for items as another writer shaped them.
+pub async fn bulk_insert_items(client: &Client, table: &str, items: &[shared::dynamo::Item]) {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-    for chunk in events.chunks(25) {
+    for chunk in items.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk
             .iter()
-            .map(|e| {
-                let put = PutRequest::builder()
-                    .set_item(Some(shared::event_store::event_to_item(e)))
-                    .build()
-                    .expect("item set");
+            .map(|item| {
+                let put = PutRequest::builder().set_item(Some(item.clone())).build().expect("item set");
                 WriteRequest::builder().put_request(put).build()
             })
             .collect();

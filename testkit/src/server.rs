@@ -18,6 +18,12 @@ pub fn moto_server_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"))
 }
 
+/// The project's virtualenv Python (`make venv` creates it), for checks made in another
+/// language than the code's.
+pub fn venv_python() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python")
+}
+
 /// A running moto server. Dropping it (or the test process ending) stops it.
 pub struct LocalDynamo {
     port: u16,

@@ -1,18 +1,26 @@
 //! The order event catalogue and the envelope events are stored in.
 //!
-//! An event is stored as `eventType` + `payload` (JSON text). Decoding is strict: an unknown
-//! type, a payload that does not match its type, or a schema newer than this code understands
-//! is an [`EventDecodeError`], never a guess.
+//! An event is stored as `eventType` + `schemaVersion` + `payload` (JSON text), written by the
+//! order service, which may be in another language and deployed on its own schedule. Decoding
+//! is a tolerant reader: payload fields this code does not know are ignored (a newer writer
+//! adding a field is the most common change there is), and an optional field may be absent.
+//! What it cannot interpret is an [`EventDecodeError`], never a guess: an unknown type, a
+//! schema version no upcaster reads (`upcast.rs`), a known field of the wrong type, a missing
+//! required field. Unknown fields are not kept in the state: the event store keeps the event
+//! as it was written.
 
 use super::money::Money;
+use super::upcast;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-/// Highest event payload schema version this code can read.
+/// The schema version of every event type's current payload shape: the one this code writes,
+/// and reads without an upcaster.
 pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct Address {
     pub name: String,
     pub line1: String,
@@ -25,8 +33,8 @@ pub struct Address {
 }
 
 /// Everything that can happen to an order. Names are the stored `eventType`s.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", content = "data", deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "data")]
 pub enum OrderEvent {
     #[serde(rename_all = "camelCase")]
     OrderCreated {
@@ -79,6 +87,7 @@ pub enum OrderEvent {
     #[serde(rename_all = "camelCase")]
     ShippingUpdated {
         status: String,
+        #[serde(default)]
         location: Option<String>,
     },
     OrderDelivered {},
@@ -114,8 +123,8 @@ pub const EVENT_TYPES: [&str; 14] = [
 pub enum EventDecodeError {
     #[error("unknown event type {0:?}")]
     UnknownType(String),
-    #[error("event schema version {found} is newer than the supported {supported}")]
-    UnsupportedSchema { found: u32, supported: u32 },
+    #[error("{event_type} schema version {found} is not one this code reads ({readable:?})")]
+    UnsupportedSchema { event_type: String, found: u32, readable: Vec<u32> },
     #[error("payload of {event_type} does not match its schema: {message}")]
     BadPayload { event_type: String, message: String },
 }
@@ -153,15 +162,16 @@ impl OrderEvent {
         if !EVENT_TYPES.contains(&event_type) {
             return Err(EventDecodeError::UnknownType(event_type.to_owned()));
         }
-        if schema_version == 0 || schema_version > EVENT_SCHEMA_VERSION {
-            return Err(EventDecodeError::UnsupportedSchema {
-                found: schema_version,
-                supported: EVENT_SCHEMA_VERSION,
-            });
-        }
         let bad =
             |message: String| EventDecodeError::BadPayload { event_type: event_type.to_owned(), message };
         let data: serde_json::Value = serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
+        let data = upcast::to_current(event_type, schema_version, data)
+            .ok_or_else(|| EventDecodeError::UnsupportedSchema {
+                event_type: event_type.to_owned(),
+                found: schema_version,
+                readable: upcast::readable_versions(event_type),
+            })?
+            .map_err(bad)?;
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": data }))
             .map_err(|e| bad(e.to_string()))
     }
@@ -210,9 +220,11 @@ mod tests {
         for payload in [
             "not json",
             "{}",
+            "null",
             r#"{"sku":"A","name":"x","quantity":-1,"unitPrice":5}"#,
             r#"{"sku":"A","name":"x","quantity":1,"unitPrice":5.5}"#,
-            r#"{"sku":"A","name":"x","quantity":1,"unitPrice":5,"extra":true}"#,
+            r#"{"sku":"A","name":"x","quantity":"1","unitPrice":5}"#,
+            r#"{"sku":"A","quantity":1,"unitPrice":5}"#,
         ] {
             assert!(
                 matches!(
@@ -222,5 +234,39 @@ mod tests {
                 "{payload}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_payload_fields_are_ignored_and_optional_ones_may_be_absent() {
+        // given a newer writer's ItemAdded with a field this code does not know
+        let extra = r#"{"sku":"A","name":"x","quantity":1,"unitPrice":5,"giftWrap":true,"meta":{"a":[1]}}"#;
+        let plain = r#"{"sku":"A","name":"x","quantity":1,"unitPrice":5}"#;
+        // then it reads as the event without the field
+        assert_eq!(OrderEvent::decode("ItemAdded", 1, extra), OrderEvent::decode("ItemAdded", 1, plain));
+        assert!(OrderEvent::decode("ItemAdded", 1, plain).is_ok());
+        // and a ShippingUpdated without its optional location reads with none
+        assert_eq!(
+            OrderEvent::decode("ShippingUpdated", 1, r#"{"status":"in transit"}"#),
+            Ok(OrderEvent::ShippingUpdated { status: "in transit".into(), location: None })
+        );
+        assert!(OrderEvent::decode("OrderConfirmed", 1, r#"{"confirmedBy":"ops"}"#).is_ok());
+    }
+
+    #[test]
+    fn an_upcaster_reads_item_added_v2_as_the_current_shape() {
+        let v2 = r#"{"sku":"A","productName":"Mug","quantity":2,"unitPriceMinor":450,"extra":1}"#;
+        let v1 = r#"{"sku":"A","name":"Mug","quantity":2,"unitPrice":450}"#;
+        assert_eq!(OrderEvent::decode("ItemAdded", 2, v2), OrderEvent::decode("ItemAdded", 1, v1));
+        // a v2 payload is checked as v2: a v1-shaped payload labelled 2 is refused
+        assert!(matches!(OrderEvent::decode("ItemAdded", 2, v1), Err(EventDecodeError::BadPayload { .. })));
+        // and a version nothing reads names what is readable
+        assert_eq!(
+            OrderEvent::decode("ItemAdded", 3, v1),
+            Err(EventDecodeError::UnsupportedSchema {
+                event_type: "ItemAdded".into(),
+                found: 3,
+                readable: vec![1, 2]
+            })
+        );
     }
 }

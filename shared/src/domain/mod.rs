@@ -6,12 +6,14 @@ mod fold;
 mod money;
 mod order;
 pub mod samples;
+mod upcast;
 
 pub use commands::{DomainError, OrderCommand};
 pub use events::{Address, EVENT_SCHEMA_VERSION, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
 pub use fold::FoldError;
 pub use money::Money;
 pub use order::{LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate};
+pub use upcast::{ItemAddedV2, UPCASTERS, Upcaster, readable_versions};
 
 #[cfg(test)]
 pub(crate) mod testing {

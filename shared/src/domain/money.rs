@@ -1,11 +1,14 @@
 //! Money as integer minor units (cents). Never a float: totals must add up exactly.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An amount in the order's currency, in minor units (e.g. cents). May be negative only as
 /// an intermediate result; stored amounts are validated by the commands that produce them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(transparent)]
 pub struct Money(i64);
 
