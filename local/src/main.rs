@@ -66,7 +66,8 @@ async fn run() -> Result<(), String> {
     let runner_config =
         RunnerConfig { failure_destination: Some(failures.clone()), ..RunnerConfig::default() };
     let arn = stream_arn(&client, &config.tables.events).await?;
-    let mut runner = StreamRunner::new(streams_client_for(&endpoint), arn, runner_config).await?;
+    let mut runner =
+        StreamRunner::new(streams_client_for(&endpoint), client.clone(), arn, runner_config).await?;
     let handler = |event| local::deliver(&service, event);
 
     println!("\nDemo workload: the order service appends through the event store; the stream runner");

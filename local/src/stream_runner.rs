@@ -2,12 +2,22 @@
 //! table's stream, hands the handler batches in exactly the Lambda event shape, and honours
 //! the partial-batch response the way Lambda does (restart from the reported record; after
 //! `max_retries` send the batch's description to the failure destination and move on).
+//!
+//! The local server is not DynamoDB in one way that matters here: to roll back a cancelled
+//! transaction it swaps in a copy of the table, and shard iterators taken before stay on the
+//! old copy, which never changes again and even holds the rolled-back put. So the runner keeps
+//! a checkpoint per shard (the last record the handler acknowledged), re-opens the iterator
+//! from it whenever a read comes back empty, and checks every INSERT against the table before
+//! handing it over: a record whose item is not there is not delivered, and the shard is read
+//! again from the checkpoint on a fresh iterator. (A record read again at the same place and
+//! still not matching is real: its item changed or went since, and it is delivered.)
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_sdk_dynamodb::types::KeysAndAttributes;
 use aws_sdk_dynamodbstreams::Client as StreamsClient;
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,17 +55,28 @@ pub struct RunnerStats {
     pub partial_failures: u64,
     pub handler_errors: u64,
     pub sent_to_failure_destination: u64,
+    /// Iterators re-opened from the checkpoint after an empty read.
+    pub iterators_reopened: u64,
+    /// INSERT records whose item was not in the table (a rolled-back put), not delivered.
+    pub phantoms_dropped: u64,
 }
 
 struct Shard {
     id: String,
     iterator: Option<String>,
+    /// The last record the handler acknowledged (or that was skipped after its retries).
+    checkpoint: Option<String>,
     /// Sequence number of a record being retried, and how often it was.
     retrying: Option<(String, u32)>,
+    /// A record that did not match the table, held back once.
+    suspect: Option<String>,
 }
 
 pub struct StreamRunner {
     streams: StreamsClient,
+    /// Reads the table back, to check records against it.
+    dynamo: aws_sdk_dynamodb::Client,
+    table: String,
     stream_arn: String,
     config: RunnerConfig,
     shards: BTreeMap<String, Shard>,
@@ -65,11 +86,20 @@ pub struct StreamRunner {
 impl StreamRunner {
     pub async fn new(
         streams: StreamsClient,
+        dynamo: aws_sdk_dynamodb::Client,
         stream_arn: String,
         config: RunnerConfig,
     ) -> Result<Self, String> {
+        let table = stream_arn
+            .split("/stream/")
+            .next()
+            .and_then(|t| t.rsplit_once(":table/"))
+            .map(|(_, name)| name.to_owned())
+            .ok_or_else(|| format!("{stream_arn} is not a DynamoDB stream ARN"))?;
         let mut runner = StreamRunner {
             streams,
+            dynamo,
+            table,
             stream_arn,
             config,
             shards: BTreeMap::new(),
@@ -98,7 +128,13 @@ impl StreamRunner {
                     let iterator = self.iterator(id, ShardIteratorType::TrimHorizon, None).await?;
                     self.shards.insert(
                         id.to_owned(),
-                        Shard { id: id.to_owned(), iterator: Some(iterator), retrying: None },
+                        Shard {
+                            id: id.to_owned(),
+                            iterator: Some(iterator),
+                            checkpoint: None,
+                            retrying: None,
+                            suspect: None,
+                        },
                     );
                 }
             }
@@ -164,35 +200,34 @@ impl StreamRunner {
         Ok(())
     }
 
-    /// One GetRecords per shard; returns the records delivered (retries included).
+    /// One read per shard (two when the first comes back empty); returns the records read,
+    /// delivered or held back (retries included).
     async fn poll_once<H, F, E>(&mut self, handler: &H) -> Result<u64, String>
     where
         H: Fn(Value) -> F,
         F: Future<Output = Result<DynamoDbEventResponse, E>>,
         E: std::fmt::Display,
     {
-        let mut delivered = 0;
+        let mut read = 0;
         let ids: Vec<String> = self.shards.keys().cloned().collect();
         for id in ids {
-            let Some(iterator) = self.shards[&id].iterator.clone() else { continue };
-            let out = self
-                .streams
-                .get_records()
-                .shard_iterator(iterator)
-                .limit(self.config.batch_size)
-                .send()
-                .await
-                .map_err(|e| format!("GetRecords: {e:?}"))?;
-            let records = out.records.unwrap_or_default();
-            let next = out.next_shard_iterator;
+            let Some((records, next)) = self.read(&id).await? else { continue };
+            read += records.len() as u64;
+            let genuine = self.genuine(&id, &records).await?;
+            let (records, next) = if genuine < records.len() {
+                // Stop before it; the shard is read again from the checkpoint, fresh.
+                (&records[..genuine], None)
+            } else {
+                (&records[..], next)
+            };
             if records.is_empty() {
-                self.shards.get_mut(&id).expect("known shard").iterator = next;
+                let iterator = self.reopen(&id).await?;
+                self.shards.get_mut(&id).expect("known shard").iterator = Some(iterator);
                 continue;
             }
-            delivered += records.len() as u64;
             self.stats.batches += 1;
             self.stats.records_delivered += records.len() as u64;
-            let event = lambda_event(&records, &self.stream_arn);
+            let event = lambda_event(records, &self.stream_arn);
             let first = seq(&records[0]);
             let last = seq(&records[records.len() - 1]);
             let restart_at = match handler(event).await {
@@ -205,17 +240,143 @@ impl StreamRunner {
             };
             let iterator = match restart_at {
                 None => {
-                    self.shards.get_mut(&id).expect("known shard").retrying = None;
-                    next
+                    let shard = self.shards.get_mut(&id).expect("known shard");
+                    shard.retrying = None;
+                    shard.checkpoint = Some(last);
+                    match next {
+                        Some(next) => next,
+                        None => self.reopen(&id).await?,
+                    }
                 }
                 Some(at) => {
                     self.stats.partial_failures += 1;
-                    Some(self.retry_or_skip(&id, &at, &last, records.len()).await?)
+                    // What came before the reported record is acknowledged.
+                    if let Some(before) = records.iter().take_while(|r| seq(r) != at).last() {
+                        self.shards.get_mut(&id).expect("known shard").checkpoint = Some(seq(before));
+                    }
+                    self.retry_or_skip(&id, &at, &last, records.len()).await?
                 }
             };
-            self.shards.get_mut(&id).expect("known shard").iterator = iterator;
+            self.shards.get_mut(&id).expect("known shard").iterator = Some(iterator);
         }
-        Ok(delivered)
+        Ok(read)
+    }
+
+    /// The next records of a shard. An empty read re-opens the iterator from the checkpoint
+    /// and reads once more: the iterator may be on a copy of the table the server dropped.
+    /// `None` when the shard is closed.
+    async fn read(&mut self, id: &str) -> Result<Option<(Vec<Record>, Option<String>)>, String> {
+        let Some(iterator) = self.shards[id].iterator.clone() else { return Ok(None) };
+        let (records, next) = self.get_records(iterator).await?;
+        if !records.is_empty() || next.is_none() {
+            return Ok(Some((records, next)));
+        }
+        self.stats.iterators_reopened += 1;
+        let fresh = self.reopen(id).await?;
+        let (records, next) = self.get_records(fresh).await?;
+        if records.is_empty() {
+            self.shards.get_mut(id).expect("known shard").iterator = next;
+            return Ok(None);
+        }
+        Ok(Some((records, next)))
+    }
+
+    async fn get_records(&self, iterator: String) -> Result<(Vec<Record>, Option<String>), String> {
+        let out = self
+            .streams
+            .get_records()
+            .shard_iterator(iterator)
+            .limit(self.config.batch_size)
+            .send()
+            .await
+            .map_err(|e| format!("GetRecords: {e:?}"))?;
+        Ok((out.records.unwrap_or_default(), out.next_shard_iterator))
+    }
+
+    /// An iterator right after the shard's checkpoint (from its start without one).
+    async fn reopen(&self, id: &str) -> Result<String, String> {
+        match self.shards[id].checkpoint.clone() {
+            Some(at) => self.iterator(id, ShardIteratorType::AfterSequenceNumber, Some(&at)).await,
+            None => self.iterator(id, ShardIteratorType::TrimHorizon, None).await,
+        }
+    }
+
+    /// How many of `records`, from the first, may be delivered: every INSERT up to there holds
+    /// the item the table holds (read back with one consistent BatchGetItem per 100 keys).
+    async fn genuine(&mut self, id: &str, records: &[Record]) -> Result<usize, String> {
+        let inserts: Vec<(usize, Item, Item)> = records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.event_name().is_some_and(|n| n.as_str() == "INSERT"))
+            .filter_map(|(i, r)| {
+                let d = r.dynamodb()?;
+                Some((i, to_item(d.keys.as_ref()?), to_item(d.new_image.as_ref()?)))
+            })
+            .collect();
+        let stored = self.items(inserts.iter().map(|(_, keys, _)| keys.clone()).collect()).await?;
+        for (i, keys, image) in inserts {
+            if stored.get(&key_text(&keys)) == Some(&image) {
+                continue;
+            }
+            let position = seq(&records[i]);
+            let shard = self.shards.get_mut(id).expect("known shard");
+            if shard.suspect.as_deref() == Some(position.as_str()) {
+                // Read again from the checkpoint, and still not the table's: a real record
+                // whose item changed or went since.
+                shard.suspect = None;
+                continue;
+            }
+            warn!(shard = %id, %position, "record not in the table (a rolled-back put); reading the shard again");
+            shard.suspect = Some(position);
+            self.stats.phantoms_dropped += 1;
+            return Ok(i);
+        }
+        Ok(records.len())
+    }
+
+    /// The table's items at `keys`, by key.
+    async fn items(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, String> {
+        let mut found = HashMap::new();
+        let mut unique: Vec<Item> = Vec::new();
+        for key in keys {
+            if !unique.iter().any(|k| key_text(k) == key_text(&key)) {
+                unique.push(key);
+            }
+        }
+        for chunk in unique.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| e.to_string())?,
+            );
+            while let Some(request) = pending.take() {
+                let out = self
+                    .dynamo
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| format!("BatchGetItem: {e:?}"))?;
+                for item in out.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
+                    let keys: Item = chunk
+                        .first()
+                        .map(|k| {
+                            k.keys()
+                                .filter_map(|name| Some((name.clone(), item.get(name)?.clone())))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    found.insert(key_text(&keys), item);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
     }
 
     /// Restart at `at` (Lambda's behaviour for a reported failure), or once retries are spent,
@@ -257,7 +418,9 @@ impl StreamRunner {
                 .map_err(|e| format!("open {}: {e}", path.display()))?;
             writeln!(file, "{info}").map_err(|e| format!("write {}: {e}", path.display()))?;
         }
-        self.shards.get_mut(shard).expect("known shard").retrying = None;
+        let skipped = self.shards.get_mut(shard).expect("known shard");
+        skipped.retrying = None;
+        skipped.checkpoint = Some(at.to_owned());
         // Lambda skips the failed batch from the failed record on; the handler reported only
         // the first failure, so continue right after it.
         self.iterator(shard, ShardIteratorType::AfterSequenceNumber, Some(at)).await
@@ -266,6 +429,21 @@ impl StreamRunner {
     pub fn shard_ids(&self) -> Vec<String> {
         self.shards.values().map(|s| s.id.clone()).collect()
     }
+}
+
+type Item = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// A stream image as a table item.
+fn to_item(image: &HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>) -> Item {
+    let item: serde_dynamo::Item = image.clone().into();
+    item.into()
+}
+
+/// A key as text, to look items up by.
+fn key_text(keys: &Item) -> String {
+    let mut parts: Vec<String> = keys.iter().map(|(name, value)| format!("{name}={value:?}")).collect();
+    parts.sort();
+    parts.join("&")
 }
 
 fn seq(record: &Record) -> String {

@@ -18,7 +18,9 @@ const T0: i64 = 1_800_000_000_000;
 
 async fn runner(t: &TestTables, config: RunnerConfig) -> StreamRunner {
     let arn = stream_arn(&t.client, &t.events_table).await.unwrap();
-    StreamRunner::new(streams_client_for(&shared_server().endpoint()), arn, config).await.unwrap()
+    StreamRunner::new(streams_client_for(&shared_server().endpoint()), t.client.clone(), arn, config)
+        .await
+        .unwrap()
 }
 
 fn fast() -> RunnerConfig {

@@ -64,7 +64,9 @@ async fn write_order(t: &TestTables, order_id: &str, v2_items: bool) {
 
 async fn runner(t: &TestTables, config: RunnerConfig) -> StreamRunner {
     let arn = stream_arn(&t.client, &t.events_table).await.unwrap();
-    StreamRunner::new(streams_client_for(&shared_server().endpoint()), arn, config).await.unwrap()
+    StreamRunner::new(streams_client_for(&shared_server().endpoint()), t.client.clone(), arn, config)
+        .await
+        .unwrap()
 }
 
 fn fast() -> RunnerConfig {

@@ -114,7 +114,7 @@ proptest! {
                 .zip(1u64..)
                 .map(|(item, position)| StreamChange {
                     position: position.to_string(),
-                    body: Ok(ChangeBody { kind: ChangeKind::Insert, new_image: Some(item) }),
+                    body: Ok(ChangeBody { kind: ChangeKind::Insert, order_id: None, new_image: Some(item) }),
                 })
                 .collect();
             for batch in changes.chunks(7) {

@@ -195,6 +195,7 @@ fn the_operational_alarms_exist() {
         ("SnapshotAdminFunctionErrorsAlarm", "Errors"),
         ("StreamFailureQueueDepthAlarm", "ApproximateNumberOfMessagesVisible"),
         ("PoisonRecordsAlarm", "RecordsPoison"),
+        ("UnreadableHistoryAlarm", "RecordsUnreadable"),
     ] {
         assert!(resources.contains_key(id), "{id}");
         assert_eq!(metric_of(id).as_deref(), Some(metric), "{id}");

@@ -99,8 +99,8 @@ fn position_only(raw: &str) -> Option<String> {
     serde_json::from_str::<Record>(raw).ok().map(|r| r.dynamodb.sequence_number)
 }
 
-/// Reads only what the service uses (eventName, dynamodb.NewImage), so fields it never looks
-/// at cannot poison a record.
+/// Reads only what the service uses (eventName, the order id in dynamodb.Keys,
+/// dynamodb.NewImage), so fields it never looks at cannot poison a record.
 fn parse_record(mut record: Value) -> Result<ChangeBody, String> {
     let kind = match record.get("eventName") {
         Some(Value::String(name)) if name == "INSERT" => ChangeKind::Insert,
@@ -109,8 +109,9 @@ fn parse_record(mut record: Value) -> Result<ChangeBody, String> {
         Some(other) => return Err(format!("unknown eventName {other}")),
         None => return Err("no eventName".into()),
     };
+    let order_id = record.pointer("/dynamodb/Keys/orderId/S").and_then(Value::as_str).map(str::to_owned);
     if kind != ChangeKind::Insert {
-        return Ok(ChangeBody { kind, new_image: None });
+        return Ok(ChangeBody { kind, order_id, new_image: None });
     }
     // The record is ours: the image is taken out, not copied.
     let new_image = match record.pointer_mut("/dynamodb/NewImage").map(Value::take) {
@@ -121,7 +122,7 @@ fn parse_record(mut record: Value) -> Result<ChangeBody, String> {
             (!image.is_empty()).then(|| Item::from(image))
         }
     };
-    Ok(ChangeBody { kind, new_image })
+    Ok(ChangeBody { kind, order_id, new_image })
 }
 
 fn response(first_failure: Option<String>) -> DynamoDbEventResponse {

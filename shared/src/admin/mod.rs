@@ -11,6 +11,7 @@ use crate::domain::Order;
 use crate::event_store::EventStoreError;
 use crate::repository::{LoadCost, Loaded, OrderRepository, RepositoryError};
 use crate::snapshot::{NewSnapshot, SnapshotMetadata, SnapshotStoreError, SnapshotSummary};
+use crate::unreadable::HistoryUnreadable;
 use serde::Serialize;
 use std::sync::Arc;
 use thiserror::Error;
@@ -77,6 +78,15 @@ pub enum VerifyResult {
     Match,
     Drift,
     NoSnapshot,
+    /// The history holds an event this code cannot read.
+    Unreadable,
+}
+
+/// Where and why an order's history cannot be read.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnreadableAt {
+    pub sequence: Option<u64>,
+    pub reason: String,
 }
 
 /// The newest snapshot compared with a full replay.
@@ -96,6 +106,8 @@ pub struct Verification {
     pub unusable: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replay_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_unreadable: Option<UnreadableAt>,
 }
 
 pub struct SnapshotAdmin {
@@ -170,7 +182,9 @@ impl SnapshotAdmin {
         Ok(self.repository.snapshots().delete(order_id, version).await?)
     }
 
-    /// Replays the events the newest snapshot covers and compares.
+    /// Replays the whole history and compares the newest snapshot with the replay of the
+    /// events it covers. A history that cannot be read is reported as such, wherever the
+    /// unreadable event stands.
     pub async fn verify(&self, order_id: &str) -> Result<Verification, AdminError> {
         let mut verification = Verification {
             order_id: order_id.to_owned(),
@@ -180,15 +194,32 @@ impl SnapshotAdmin {
             first_difference: None,
             unusable: None,
             replay_error: None,
+            history_unreadable: None,
         };
-        let Some((version, snapshot)) = self.repository.snapshots().newest(order_id).await? else {
-            if !self.repository.events().exists(order_id).await? {
+        let newest = self.repository.snapshots().newest(order_id).await?;
+        verification.snapshot_version = newest.as_ref().map(|(version, _)| *version);
+        let read = self.repository.events().read_from(order_id, 1).await.map_err(RepositoryError::from);
+        let folded = read.and_then(|(history, _)| match Order::replay(order_id, &history) {
+            Ok(_) => Ok(history),
+            Err(fold) => Err(HistoryUnreadable::folding(order_id, fold).into()),
+        });
+        let history = match folded {
+            Ok(history) if history.is_empty() && newest.is_none() => {
                 return Err(AdminError::OrderNotFound(order_id.to_owned()));
             }
+            Ok(history) => history,
+            Err(RepositoryError::Unreadable(history)) => {
+                verification.result = VerifyResult::Unreadable;
+                verification.history_unreadable =
+                    Some(UnreadableAt { sequence: history.sequence, reason: history.reason() });
+                return Ok(verification);
+            }
+            Err(other) => return Err(other.into()),
+        };
+        let Some((_, snapshot)) = newest else {
             verification.result = VerifyResult::NoSnapshot;
             return Ok(verification);
         };
-        verification.snapshot_version = Some(version);
         let snapshot = match snapshot {
             Ok(snapshot) => snapshot,
             Err(unusable) => {
@@ -196,17 +227,11 @@ impl SnapshotAdmin {
                 return Ok(verification);
             }
         };
-        let events = self.repository.events();
-        let (events, _) = events.read_range(order_id, 1, Some(snapshot.last_event_sequence)).await?;
-        match check_snapshot(&snapshot, &events) {
-            SnapshotCheck::Match => {
-                verification.result = VerifyResult::Match;
-                verification.events_replayed = Some(events.len() as u64);
-            }
-            SnapshotCheck::Drift(difference) => {
-                verification.events_replayed = Some(events.len() as u64);
-                verification.first_difference = Some(difference);
-            }
+        let covered = usize::try_from(snapshot.last_event_sequence).unwrap_or(usize::MAX).min(history.len());
+        verification.events_replayed = Some(covered as u64);
+        match check_snapshot(&snapshot, &history) {
+            SnapshotCheck::Match => verification.result = VerifyResult::Match,
+            SnapshotCheck::Drift(difference) => verification.first_difference = Some(difference),
             SnapshotCheck::ReplayFailed(error) => verification.replay_error = Some(error),
         }
         Ok(verification)

@@ -26,6 +26,9 @@ pub struct StreamChange {
 #[derive(Clone, Debug)]
 pub struct ChangeBody {
     pub kind: ChangeKind,
+    /// The order the record's keys name, when they can be read (MODIFY and REMOVE records
+    /// tell the container to read that order's history again).
+    pub order_id: Option<String>,
     pub new_image: Option<Item>,
 }
 
@@ -77,7 +80,7 @@ mod tests {
         let good = crate::event_store::event_to_item(&recorded("o-1", 1, OrderEvent::OrderConfirmed {}));
         let change = |kind, image: Option<Item>| StreamChange {
             position: "1".into(),
-            body: Ok(ChangeBody { kind, new_image: image }),
+            body: Ok(ChangeBody { kind, order_id: None, new_image: image }),
         };
         assert!(matches!(decode(&change(ChangeKind::Insert, Some(good.clone()))), Decoded::Event(_)));
         assert!(matches!(decode(&change(ChangeKind::Modify, Some(good.clone()))), Decoded::Ignored));

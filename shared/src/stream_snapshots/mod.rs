@@ -11,9 +11,14 @@
 //!
 //! Records it cannot understand (invariant 5 in docs/invariants.md) are *reported as
 //! failed*: Lambda retries from them, bisects, and after the bounded retries sends them to the
-//! on-failure destination, so they are logged, counted, kept for an operator, and never block
-//! the shard for longer than the retry policy allows. They never yield a snapshot: the order's
-//! history holds the same bad event, and a fold refuses it.
+//! on-failure destination, so each is logged, counted, kept for an operator, and blocks the
+//! shard no longer than the retry policy allows. They never yield a snapshot: the order's
+//! history holds the same bad event, and a fold refuses it. Later records of such an order are
+//! *acknowledged*, not retried: retrying cannot make the history readable, and nothing is lost
+//! (the next snapshot is built from the event store). They are counted (`RecordsUnreadable`),
+//! logged once per batch with the order and sequence, and the container remembers the order so
+//! they cost no reads; it reads the order again after [`UNREADABLE_RECHECK`], when one of its
+//! events changes in place (a repair), or in a new container (a deploy).
 
 mod cache;
 mod change;
@@ -31,13 +36,17 @@ use crate::repository::OrderRepository;
 use crate::settings::StrategySettings;
 use cache::StateCache;
 use futures_util::StreamExt;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use tracing::{Instrument, error, info, info_span};
+use std::time::Duration;
+use tracing::{Instrument, error, info, info_span, warn};
 
 /// Orders processed at once within a batch, by default.
 pub const ORDER_CONCURRENCY: usize = 16;
+/// How long a warm container trusts that an order's history is unreadable before reading it
+/// again.
+pub const UNREADABLE_RECHECK: Duration = Duration::from_secs(300);
 
 pub struct StreamSnapshotter {
     repository: OrderRepository,
@@ -45,6 +54,7 @@ pub struct StreamSnapshotter {
     clock: Arc<dyn Clock>,
     cache: Mutex<StateCache>,
     concurrency: usize,
+    unreadable_recheck_ms: i64,
 }
 
 impl StreamSnapshotter {
@@ -55,7 +65,14 @@ impl StreamSnapshotter {
             clock,
             cache: Mutex::new(StateCache::new(DEFAULT_CACHE_CAPACITY)),
             concurrency: ORDER_CONCURRENCY,
+            unreadable_recheck_ms: UNREADABLE_RECHECK.as_millis() as i64,
         }
+    }
+
+    /// How long an order remembered as unreadable is not read again.
+    pub fn with_unreadable_recheck(mut self, after: Duration) -> Self {
+        self.unreadable_recheck_ms = after.as_millis() as i64;
+        self
     }
 
     /// Order states kept between batches; 0 turns the warm-container cache off.
@@ -78,8 +95,12 @@ impl StreamSnapshotter {
     /// `first_failure`.
     pub async fn process_batch(&self, changes: &[StreamChange]) -> BatchOutcome {
         let mut report = BatchReport { records: changes.len() as u64, ..BatchReport::default() };
-        let (orders, poison_at) = group_by_order(changes, &mut report);
+        let (orders, poison_at, changed_in_place) = group_by_order(changes, &mut report);
         report.orders = orders.len() as u64;
+        {
+            let mut cache = self.cache.lock().expect("cache lock");
+            changed_in_place.iter().for_each(|order_id| cache.forget(order_id));
+        }
 
         // Once an order fails, Lambda will redeliver everything from its first record: orders
         // that start later would be done twice, so they are left for the retry.
@@ -105,7 +126,13 @@ impl StreamSnapshotter {
         for (order_id, first_index, result) in results {
             match result {
                 None => report.orders_deferred += 1,
-                Some(Ok(done)) => report.add(&done),
+                Some(Ok(done)) => {
+                    if let Some(u) = &done.unreadable {
+                        let (sequence, reason, records) = (u.sequence, &u.reason, u.records);
+                        warn!(order_id, sequence, %reason, records, "history unreadable; records acknowledged, no snapshot");
+                    }
+                    report.add(&done);
+                }
                 Some(Err(err)) => {
                     report.orders_failed += 1;
                     let source = std::error::Error::source(&err);
@@ -121,6 +148,7 @@ impl StreamSnapshotter {
             written = report.snapshots_written,
             existing = report.snapshots_existing,
             poison = report.poison,
+            unreadable = report.records_unreadable,
             failed = report.orders_failed,
             first_failure = first_failure.as_deref(),
             "batch processed"
@@ -138,18 +166,28 @@ struct OrderRecords {
 }
 
 /// Groups the batch's events by order, up to the first poison record (Lambda restarts there,
-/// so later records come again); returns the groups and the poison record's index.
-fn group_by_order(changes: &[StreamChange], report: &mut BatchReport) -> (Vec<OrderRecords>, Option<usize>) {
+/// so later records come again); returns the groups, the poison record's index, and the
+/// orders whose events were changed in place (MODIFY, REMOVE).
+fn group_by_order(
+    changes: &[StreamChange],
+    report: &mut BatchReport,
+) -> (Vec<OrderRecords>, Option<usize>, HashSet<String>) {
     let mut orders: Vec<OrderRecords> = Vec::new();
     let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut changed_in_place = HashSet::new();
     for (i, change) in changes.iter().enumerate() {
         match decode(change) {
-            Decoded::Ignored => report.ignored += 1,
+            Decoded::Ignored => {
+                report.ignored += 1;
+                if let Some(order_id) = change.body.as_ref().ok().and_then(|b| b.order_id.clone()) {
+                    changed_in_place.insert(order_id);
+                }
+            }
             Decoded::Poison(reason) => {
                 report.poison += 1;
                 let position = &change.position;
                 error!(%position, %reason, "stream record cannot be understood; reporting it as failed");
-                return (orders, Some(i));
+                return (orders, Some(i), changed_in_place);
             }
             Decoded::Event(event) => {
                 report.inserts += 1;
@@ -165,5 +203,5 @@ fn group_by_order(changes: &[StreamChange], report: &mut BatchReport) -> (Vec<Or
             }
         }
     }
-    (orders, None)
+    (orders, None, changed_in_place)
 }

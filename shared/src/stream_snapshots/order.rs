@@ -1,8 +1,11 @@
 //! One order of a batch: fold its new events (onto the warm container's state, or onto a
-//! load), ask the strategy, and write at most one conditional snapshot.
+//! load), ask the strategy, and write at most one conditional snapshot. An order whose history
+//! cannot be read is not a failure: its records are acknowledged and counted (retrying cannot
+//! help, and the event store keeps everything), and the container remembers it.
 
 use super::StreamSnapshotter;
-use super::report::OrderOutcome;
+use super::cache::Remembered;
+use super::report::{OrderOutcome, Unreadable};
 use crate::domain::{FoldError, Order, RecordedEvent};
 use crate::folded_order::{FoldedOrder, SnapshotRef};
 use crate::repository::RepositoryError;
@@ -22,16 +25,36 @@ pub enum StreamSnapshotError {
     EventsMissing { order_id: String, upto: u64 },
 }
 
+/// What folding an order's new events gave.
+enum Fold {
+    Ready(Box<FoldedOrder>),
+    /// The history cannot be read: nothing to snapshot until it can.
+    Unreadable {
+        sequence: Option<u64>,
+        reason: String,
+    },
+}
+
 impl StreamSnapshotter {
     pub(super) async fn snapshot_order(
         &self,
         order_id: &str,
         mut events: Vec<RecordedEvent>,
     ) -> Result<OrderOutcome, StreamSnapshotError> {
+        let records = events.len() as u64;
         events.sort_by_key(|e| e.sequence);
         events.dedup_by_key(|e| e.sequence);
         let mut outcome = OrderOutcome::default();
-        let folded = self.fold(order_id, &events, &mut outcome).await?;
+        let now = self.clock.now_ms();
+        let folded = match self.fold(order_id, &events, now, &mut outcome).await? {
+            Fold::Ready(folded) => *folded,
+            Fold::Unreadable { sequence, reason } => {
+                let remembered = Remembered::Unreadable { sequence, reason: reason.clone(), checked_at: now };
+                self.cache.lock().expect("cache lock").put(order_id.to_owned(), remembered);
+                outcome.unreadable = Some(Unreadable { sequence, reason, records });
+                return Ok(outcome);
+            }
+        };
         let current = folded.current();
         let snapshot = folded.snapshot();
 
@@ -39,7 +62,7 @@ impl StreamSnapshotter {
             last_sequence: current.version,
             snapshot_sequence: snapshot.map_or(0, |s| s.version),
             snapshot_at: snapshot.map(|s| s.timestamp),
-            now: self.clock.now_ms(),
+            now,
         };
         let decision = strategy::decide(current, &facts, &self.settings);
         let mut newest_snapshot = snapshot;
@@ -51,33 +74,54 @@ impl StreamSnapshotter {
             }
         }
         let current = folded.into_current();
-        self.cache.lock().expect("cache lock").put(order_id.to_owned(), current, newest_snapshot);
+        self.cache.lock().expect("cache lock").put_folded(order_id.to_owned(), current, newest_snapshot);
         Ok(outcome)
     }
 
     /// The order with `events` folded in: onto the warm container's state when the batch
     /// continues exactly where it left off (no reads), else onto a load up to the batch's end.
+    /// An order remembered as unreadable is not read again until the recheck interval passed
+    /// (or one of its events changed in place).
     async fn fold(
         &self,
         order_id: &str,
         events: &[RecordedEvent],
+        now: i64,
         outcome: &mut OrderOutcome,
-    ) -> Result<FoldedOrder, StreamSnapshotError> {
-        let cached = self.cache.lock().expect("cache lock").take(order_id);
-        if let Some(cached) = cached {
-            if let Some(folded) = cached.continue_with(events).map_err(|e| fold_error(order_id, e))? {
+    ) -> Result<Fold, StreamSnapshotError> {
+        let remembered = self.cache.lock().expect("cache lock").take(order_id);
+        match remembered {
+            Some(Remembered::Folded(cached)) => match (*cached).continue_with(events) {
+                Ok(Some(folded)) => {
+                    outcome.cache_hit = true;
+                    return Ok(Fold::Ready(Box::new(folded)));
+                }
+                Ok(None) => {}
+                Err(fold) => return Ok(unreadable(HistoryUnreadable::folding(order_id, fold))),
+            },
+            Some(Remembered::Unreadable { sequence, reason, checked_at })
+                if now.saturating_sub(checked_at) < self.unreadable_recheck_ms =>
+            {
                 outcome.cache_hit = true;
-                return Ok(folded);
+                let remembered = Remembered::Unreadable { sequence, reason: reason.clone(), checked_at };
+                self.cache.lock().expect("cache lock").put(order_id.to_owned(), remembered);
+                return Ok(Fold::Unreadable { sequence, reason });
             }
+            Some(Remembered::Unreadable { .. }) | None => {}
         }
         let upto = events.last().map_or(0, |e| e.sequence);
-        let (folded, cost) = self
-            .repository
-            .load_folded(order_id, Some(upto))
-            .await?
-            .ok_or_else(|| StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto })?;
-        outcome.reads += cost.round_trips;
-        Ok(folded)
+        match self.repository.load_folded(order_id, Some(upto)).await {
+            Ok(Some((folded, cost))) => {
+                outcome.reads += cost.round_trips;
+                Ok(Fold::Ready(Box::new(folded)))
+            }
+            Ok(None) => Err(StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto }),
+            Err(RepositoryError::Unreadable(history)) => {
+                outcome.reads += 1;
+                Ok(unreadable(history))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// The state at `at`: from the fold when `at` lies within it, else (rarely: the strategy
@@ -135,6 +179,10 @@ impl StreamSnapshotter {
             Err(other) => Err(other.into()),
         }
     }
+}
+
+fn unreadable(history: HistoryUnreadable) -> Fold {
+    Fold::Unreadable { sequence: history.sequence, reason: history.reason() }
 }
 
 fn fold_error(order_id: &str, source: FoldError) -> StreamSnapshotError {

@@ -16,6 +16,10 @@ pub struct BatchReport {
     /// Snapshots that cannot fit in an item: skipped, logged at ERROR.
     pub snapshots_too_large: u64,
     pub orders_failed: u64,
+    /// Orders whose history cannot be read (an event the code cannot decode, or a gap): their
+    /// records are acknowledged without a snapshot.
+    pub orders_unreadable: u64,
+    pub records_unreadable: u64,
     /// Orders left for the retry because an earlier record of the batch failed.
     pub orders_deferred: u64,
     /// Orders served from the warm-container cache without reading storage.
@@ -25,7 +29,7 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 13] {
+    pub fn metrics(&self) -> [(&'static str, u64); 15] {
         [
             ("Records", self.records),
             ("Inserts", self.inserts),
@@ -36,6 +40,8 @@ impl BatchReport {
             ("SnapshotsExisting", self.snapshots_existing),
             ("SnapshotsTooLarge", self.snapshots_too_large),
             ("OrdersFailed", self.orders_failed),
+            ("OrdersUnreadable", self.orders_unreadable),
+            ("RecordsUnreadable", self.records_unreadable),
             ("OrdersDeferred", self.orders_deferred),
             ("CacheHits", self.cache_hits),
             ("StorageReads", self.storage_reads),
@@ -60,6 +66,16 @@ pub(super) struct OrderOutcome {
     pub cache_hit: bool,
     pub reads: u32,
     pub writes: u32,
+    pub unreadable: Option<Unreadable>,
+}
+
+/// Why an order's records were acknowledged without a snapshot.
+#[derive(Debug)]
+pub(super) struct Unreadable {
+    pub sequence: Option<u64>,
+    pub reason: String,
+    /// The order's records in the batch.
+    pub records: u64,
 }
 
 impl BatchReport {
@@ -70,5 +86,9 @@ impl BatchReport {
         self.cache_hits += u64::from(order.cache_hit);
         self.storage_reads += u64::from(order.reads);
         self.storage_writes += u64::from(order.writes);
+        if let Some(unreadable) = &order.unreadable {
+            self.orders_unreadable += 1;
+            self.records_unreadable += unreadable.records;
+        }
     }
 }

@@ -249,7 +249,13 @@ impl Stream {
             failure_destination: Some(failures_file.clone()),
         };
         let arn = stream_arn(&stack.client, stack.events_table).await?;
-        let mut runner = StreamRunner::new(streams_client_for(&stack.server.endpoint()), arn, config).await?;
+        let mut runner = StreamRunner::new(
+            streams_client_for(&stack.server.endpoint()),
+            stack.client.clone(),
+            arn,
+            config,
+        )
+        .await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let handler = Self::handler(service.clone());
         let task = tokio::spawn(async move { runner.run(handler, stopped).await.map(|()| runner) });
