@@ -36,13 +36,27 @@ async fn main() -> ExitCode {
     }
 }
 
+/// A port from `variable`, or `default`.
+fn port_from_env(variable: &str, default: u16) -> Result<u16, String> {
+    match std::env::var(variable) {
+        Ok(p) => p.parse().map_err(|_| format!("{variable}={p:?} is not a port number")),
+        Err(_) => Ok(default),
+    }
+}
+
 async fn run() -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let port = match std::env::var("LOCAL_DYNAMO_PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("LOCAL_DYNAMO_PORT={p:?} is not a port number"))?,
-        Err(_) => DEFAULT_PORT,
+    // Every port is taken or checked before anything starts, so a clash is reported at once.
+    let port = port_from_env("LOCAL_DYNAMO_PORT", DEFAULT_PORT)?;
+    let admin_port = port_from_env("LOCAL_ADMIN_PORT", DEFAULT_ADMIN_PORT)?;
+    let clash = |what: &str, port: u16, variable: &str, e: &dyn std::fmt::Display| {
+        format!("port {port} for {what} is taken ({e}); set {variable} to another port")
     };
-    let server = LocalDynamo::start_on(port).map_err(|e| format!("cannot start moto_server: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
+        .await
+        .map_err(|e| clash("the admin API", admin_port, "LOCAL_ADMIN_PORT", &e))?;
+    let server = LocalDynamo::start_on(port)
+        .map_err(|e| clash("the local DynamoDB", port, "LOCAL_DYNAMO_PORT", &e))?;
     let endpoint = server.endpoint();
     let client = client_for(&endpoint);
     tables::EVENTS.create(&client, &config.tables.events).await.map_err(|e| e.to_string())?;
@@ -97,14 +111,7 @@ async fn run() -> Result<(), String> {
         failures.display()
     );
 
-    let admin_port = match std::env::var("LOCAL_ADMIN_PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("LOCAL_ADMIN_PORT={p:?} is not a port number"))?,
-        Err(_) => DEFAULT_ADMIN_PORT,
-    };
     let admin = admin_router(&client, &config);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
-        .await
-        .map_err(|e| format!("admin API port {admin_port}: {e}"))?;
     tokio::spawn(async move { axum::serve(listener, admin).await });
     let long = &orders.last().expect("demo orders").0.id;
     println!("\nAdmin API on http://127.0.0.1:{admin_port}/admin (every request is made as {LOCAL_ADMIN}):");
