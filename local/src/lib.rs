@@ -1,5 +1,6 @@
 //! Local stand-ins for what AWS runs: the stream poller and the demo workload.
 
+pub mod admin_server;
 pub mod demo;
 pub mod stream_runner;
 

@@ -112,7 +112,7 @@ async fn run() -> Result<(), String> {
     );
 
     let admin = admin_router(&client, &config);
-    tokio::spawn(async move { axum::serve(listener, admin).await });
+    tokio::spawn(local::admin_server::serve(listener, admin));
     let long = &orders.last().expect("demo orders").0.id;
     println!("\nAdmin API on http://127.0.0.1:{admin_port}/admin (every request is made as {LOCAL_ADMIN}):");
     println!("  curl -s http://127.0.0.1:{admin_port}/admin/orders/{long}");

@@ -238,3 +238,19 @@ fn every_admin_route_is_behind_aws_iam_and_the_stage_is_ignored() {
         assert!(event["Properties"]["Auth"].is_null(), "{name:?} must not override the IAM default");
     }
 }
+
+#[test]
+fn api_gateways_own_errors_are_json_in_the_apis_shape() {
+    let template = template();
+    let responses = &template["Resources"]["AdminApi"]["Properties"]["GatewayResponses"];
+    for kind in ["DEFAULT_4XX", "DEFAULT_5XX"] {
+        let body = responses[kind]["ResponseTemplates"]["application/json"].as_str().unwrap_or_default();
+        // the mapping template, with the context variables filled in, is the API's error JSON
+        let filled = body
+            .replace("$context.error.responseType", "THROTTLED")
+            .replace("$context.error.messageString", "\"Too Many Requests\"");
+        let json: serde_json::Value = serde_json::from_str(&filled).unwrap_or_else(|e| panic!("{kind}: {e}"));
+        assert_eq!(json["error"]["code"], "THROTTLED", "{kind}");
+        assert_eq!(json["error"]["message"], "Too Many Requests", "{kind}");
+    }
+}

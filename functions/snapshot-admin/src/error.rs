@@ -1,8 +1,12 @@
 //! The one place errors become HTTP responses: precise 4xx JSON for the caller, a generic 500
-//! whose detail stays in the log.
+//! whose detail stays in the log. [`json_errors`] puts the framework's own refusals (a body
+//! over the limit, say) in the same shape, so every error the API gives is JSON.
 
 use axum::Json;
+use axum::extract::Request;
 use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::admin::AdminError;
@@ -28,6 +32,11 @@ pub enum ApiError {
     TooLarge(usize),
     #[error("the body must be application/json")]
     UnsupportedMediaType,
+    #[error("the request line is longer than {0} bytes")]
+    UriTooLong(usize),
+    /// A refusal the framework made before a handler ran, in its words.
+    #[error("{1}")]
+    Refused(StatusCode, String),
     /// The order's stored history cannot be read (the data's fault, not a server error).
     #[error("{message}")]
     HistoryUnreadable { order_id: String, sequence: Option<u64>, message: String },
@@ -47,6 +56,8 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
+            ApiError::Refused(status, _) => *status,
             ApiError::HistoryUnreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -63,6 +74,9 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::TooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UriTooLong(_) => "uri_too_long",
+            ApiError::Refused(status, _) if status.is_server_error() => "internal",
+            ApiError::Refused(..) => "bad_request",
             ApiError::HistoryUnreadable { .. } => "history_unreadable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -85,17 +99,56 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(source) | ApiError::Unavailable(source) = &self {
             tracing::error!(error = %source, detail = ?source, "request failed");
         }
-        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
         if let ApiError::HistoryUnreadable { order_id, sequence, .. } = &self {
             tracing::warn!(order_id, sequence, error = %self, "history unreadable");
-            body["error"]["orderId"] = json!(order_id);
-            body["error"]["sequence"] = json!(sequence);
         }
+        let body = self.body();
         if matches!(self, ApiError::Unavailable(_)) {
             return (self.status(), [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
         }
         (self.status(), Json(body)).into_response()
     }
+}
+
+impl ApiError {
+    /// The JSON body: `{"error": {"code", "message"}}` (and where an unreadable history is).
+    pub fn body(&self) -> serde_json::Value {
+        let mut body = json!({ "error": { "code": self.code(), "message": self.to_string() } });
+        if let ApiError::HistoryUnreadable { order_id, sequence, .. } = self {
+            body["error"]["orderId"] = json!(order_id);
+            body["error"]["sequence"] = json!(sequence);
+        }
+        body
+    }
+}
+
+/// Middleware: an error response that is not JSON (one the framework made before a handler
+/// ran) becomes the API's JSON error with the same status; its extensions (the audit's) stay.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned());
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(crate::input::MAX_BODY_BYTES),
+        StatusCode::NOT_FOUND => ApiError::NotFound("no such route".into()),
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        _ => {
+            let reason = status.canonical_reason().unwrap_or("refused").to_owned();
+            ApiError::Refused(status, text.ok().filter(|t| !t.is_empty()).unwrap_or(reason))
+        }
+    };
+    let mut json = error.into_response();
+    *json.extensions_mut() = parts.extensions;
+    json
 }
 
 impl From<SnapshotStoreError> for ApiError {

@@ -12,7 +12,7 @@ pub mod routes;
 use audit::{AuditInfo, AuditRecord, AuditSink};
 use auth::{AuthPolicy, Caller};
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -81,7 +81,10 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/orders/{orderId}", get(routes::get_order))
         .route_layer(middleware::from_fn(audit::describe))
         .method_not_allowed_fallback(routes::method_not_allowed)
-        .fallback(routes::not_found);
+        .fallback(routes::not_found)
+        // Bodies over the limit are refused before they are buffered (json_errors words it).
+        .layer(DefaultBodyLimit::max(input::MAX_BODY_BYTES))
+        .layer(middleware::from_fn(error::json_errors));
     api.layer(middleware::from_fn_with_state(state.clone(), authorize_and_audit)).with_state(state)
 }
 
