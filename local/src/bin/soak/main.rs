@@ -67,6 +67,9 @@ pub struct Tally {
     pub appended: AtomicU64,
     append_calls: AtomicU64,
     conflicts: AtomicU64,
+    /// Appends of several events (one transaction each), and those that lost a race.
+    transactions: AtomicU64,
+    transactions_lost: AtomicU64,
     write_retries: AtomicU64,
     cuts: AtomicU64,
     stalls: AtomicU64,
@@ -142,8 +145,12 @@ async fn run() -> Result<bool, String> {
 
     // The load, then the faults healed.
     let writing = Instant::now();
+    let gate = Arc::new(workload::TransactionGate::default());
     let writers: Vec<_> = (0..args.writers)
-        .map(|w| tokio::spawn(workload::writer(w, args.clone(), stack.direct.clone(), tally.clone())))
+        .map(|w| {
+            let writer = workload::writer(w, args.clone(), stack.direct.clone(), tally.clone(), gate.clone());
+            tokio::spawn(writer)
+        })
         .collect();
     for w in writers {
         w.await.map_err(|e| e.to_string())??;
@@ -373,11 +380,19 @@ fn print_figures(
                 t(&tally.appended) as f64 / f.write_time.as_secs_f64()
             ),
         ),
+        (
+            "transactions (lost a race)",
+            format!("{} ({})", t(&tally.transactions), t(&tally.transactions_lost)),
+        ),
         ("stream batches", s.batches.to_string()),
         ("records delivered (incl. retries)", s.records_delivered.to_string()),
         ("partial failures -> restarts", s.partial_failures.to_string()),
         ("handler errors (whole batch)", s.handler_errors.to_string()),
         ("sent to failure destination", s.sent_to_failure_destination.to_string()),
+        (
+            "iterators re-opened / records held back",
+            format!("{} / {}", s.iterators_reopened, s.phantoms_dropped),
+        ),
         ("drain after the load", format!("{:.1} s", f.drain_time.as_secs_f64())),
         (
             "faults: cuts / stalls / lost answers",
