@@ -35,7 +35,15 @@ pub struct LocalDynamo {
 impl LocalDynamo {
     /// Starts a server on a free port and waits until it answers.
     pub fn start() -> io::Result<Self> {
-        Self::start_on(free_port()?)
+        // A port found free can be taken before the server binds it (by another process's
+        // outgoing connection, say): try a few.
+        let mut attempt = 0;
+        loop {
+            match Self::start_on(free_port()?) {
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && attempt < 5 => attempt += 1,
+                other => return other,
+            }
+        }
     }
 
     /// Starts a server on `port` (refuses a port something else already listens on).
