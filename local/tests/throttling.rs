@@ -77,7 +77,7 @@ async fn a_read_throttled_twice_succeeds_within_one_call() {
         .output(|| QueryOutput::builder().count(0).build())
         .build();
     let store = SnapshotStore::new(mocked(&[&query]), "order_snapshots");
-    let (keys, _) = store.keys("thr-2").await.expect("the SDK's retries absorb two throttles");
+    let keys = store.keys("thr-2").await.expect("the SDK's retries absorb two throttles").keys;
     assert!(keys.is_empty());
     assert_eq!(query.num_calls(), 3);
 }
@@ -169,7 +169,7 @@ async fn server_errors_are_retried_and_then_reported_as_transient() {
         .output(|| QueryOutput::builder().count(0).build())
         .build();
     let store = SnapshotStore::new(mocked(&[&flaky]), "order_snapshots");
-    assert!(store.keys("srv-1").await.unwrap().0.is_empty(), "a 500 and a 503 absorbed");
+    assert!(store.keys("srv-1").await.unwrap().keys.is_empty(), "a 500 and a 503 absorbed");
     assert_eq!(flaky.num_calls(), 3);
 
     let down = mock!(Client::query).sequence().http_status(503, None).repeatedly().build();

@@ -2,7 +2,7 @@
 //! An absent variable takes its default; a malformed one is an error naming the variable,
 //! so a bad deployment fails at start instead of snapshotting wrongly.
 
-use crate::settings::{RetentionSettings, StrategySettings};
+use crate::settings::{MaintenanceSettings, RetentionSettings, StrategySettings};
 use thiserror::Error;
 
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
@@ -12,6 +12,8 @@ pub const EVENT_COUNT_SNAPSHOT_THRESHOLD: &str = "EVENT_COUNT_SNAPSHOT_THRESHOLD
 pub const TIME_BASED_SNAPSHOT_INTERVAL_HOURS: &str = "TIME_BASED_SNAPSHOT_INTERVAL_HOURS";
 pub const MAX_SNAPSHOTS_PER_ORDER: &str = "MAX_SNAPSHOTS_PER_ORDER";
 pub const MAX_SNAPSHOT_AGE_DAYS: &str = "MAX_SNAPSHOT_AGE_DAYS";
+pub const DRIFT_CANARY_ORDERS: &str = "DRIFT_CANARY_ORDERS";
+pub const REBUILD_ORDERS_PER_SECOND: &str = "REBUILD_ORDERS_PER_SECOND";
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{variable}={value:?} is invalid: {expected}")]
@@ -38,6 +40,7 @@ pub struct Config {
     pub tables: TableNames,
     pub strategy: StrategySettings,
     pub retention: RetentionSettings,
+    pub maintenance: MaintenanceSettings,
 }
 
 impl Config {
@@ -58,7 +61,7 @@ impl Config {
                 expected: "a DynamoDB table name (3-255 of A-Z a-z 0-9 _ - .)",
             }),
         };
-        let (d, r) = (defaults.strategy, defaults.retention);
+        let (d, r, m) = (defaults.strategy, defaults.retention, defaults.maintenance);
         Ok(Config {
             tables: TableNames {
                 events: table(EVENTS_TABLE, defaults.tables.events)?,
@@ -96,8 +99,26 @@ impl Config {
                     r.max_snapshot_age_days,
                 )?,
             },
+            maintenance: MaintenanceSettings {
+                canary_orders: whole_setting(
+                    value(DRIFT_CANARY_ORDERS),
+                    DRIFT_CANARY_ORDERS,
+                    m.canary_orders,
+                )?,
+                rebuild_orders_per_second: whole_setting(
+                    value(REBUILD_ORDERS_PER_SECOND),
+                    REBUILD_ORDERS_PER_SECOND,
+                    m.rebuild_orders_per_second,
+                )?,
+            },
         })
     }
+}
+
+/// A whole number (0 allowed), or the default when the variable is absent.
+fn whole_setting(value: Option<String>, variable: &'static str, default: u32) -> Result<u32, ConfigError> {
+    let Some(v) = value else { return Ok(default) };
+    v.parse().map_err(|_| ConfigError { variable, value: v, expected: "a whole number (0 turns it off)" })
 }
 
 /// A whole number above zero, or the default when the variable is absent.
@@ -171,6 +192,8 @@ mod tests {
             (TIME_BASED_SNAPSHOT_INTERVAL_HOURS, "1.5"),
             (MAX_SNAPSHOTS_PER_ORDER, "-1"),
             (MAX_SNAPSHOT_AGE_DAYS, "ninety"),
+            (DRIFT_CANARY_ORDERS, "-1"),
+            (REBUILD_ORDERS_PER_SECOND, "fast"),
             (DEFAULT_SNAPSHOT_STRATEGY, "SOMETIMES"),
             (SNAPSHOTS_TABLE, "bad table!"),
         ] {

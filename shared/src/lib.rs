@@ -3,6 +3,7 @@
 //! configuration. Knows nothing of Lambda.
 
 pub mod admin;
+pub mod canary;
 pub mod cleanup;
 pub mod client;
 pub mod clock;
@@ -14,6 +15,7 @@ pub mod event_store;
 pub mod folded_order;
 pub mod metrics;
 pub mod order_id;
+pub mod rebuild;
 pub mod repository;
 pub mod retention;
 pub mod settings;

@@ -48,9 +48,14 @@ impl Metrics {
 
     /// The last set emitted (recorded metrics only).
     pub fn last(&self) -> Option<BTreeMap<&'static str, u64>> {
+        self.all().pop()
+    }
+
+    /// Every set emitted, in order (recorded metrics only).
+    pub fn all(&self) -> Vec<BTreeMap<&'static str, u64>> {
         match &self.sink {
-            Sink::Recorded(all) => all.lock().expect("metrics lock").last().cloned(),
-            _ => None,
+            Sink::Recorded(all) => all.lock().expect("metrics lock").clone(),
+            _ => Vec::new(),
         }
     }
 }

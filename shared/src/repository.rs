@@ -7,7 +7,7 @@ use crate::domain::{DomainError, Order, OrderCommand, OrderEvent, RecordedEvent}
 use crate::dynamo::ReadCost;
 use crate::event_store::{EventStore, EventStoreError};
 use crate::folded_order::{FoldedOrder, SnapshotRef};
-use crate::snapshot::{NewSnapshot, SnapshotMetadata, SnapshotStore, SnapshotStoreError};
+use crate::snapshot::{NewSnapshot, SnapshotStore, SnapshotStoreError, Written};
 use crate::unreadable::HistoryUnreadable;
 use serde::Serialize;
 use thiserror::Error;
@@ -182,8 +182,9 @@ impl OrderRepository {
         Ok(Some((folded, cost)))
     }
 
-    /// Writes a snapshot if its (order, version) is free: a snapshot is never overwritten.
-    pub async fn put_snapshot(&self, new: &NewSnapshot) -> Result<SnapshotMetadata, SnapshotStoreError> {
+    /// Writes a snapshot if its (order, version) is free or holds an unusable one: a usable
+    /// snapshot is never overwritten.
+    pub async fn put_snapshot(&self, new: &NewSnapshot) -> Result<Written, SnapshotStoreError> {
         self.snapshots.put(new).await
     }
 

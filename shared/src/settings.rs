@@ -57,6 +57,21 @@ impl Default for StrategySettings {
     }
 }
 
+/// What the maintenance function does besides retention.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MaintenanceSettings {
+    /// Orders the drift canary verifies per scheduled run (0: none).
+    pub canary_orders: u32,
+    /// Orders a rebuild job renews per second at most (0: no limit).
+    pub rebuild_orders_per_second: u32,
+}
+
+impl Default for MaintenanceSettings {
+    fn default() -> Self {
+        MaintenanceSettings { canary_orders: 10, rebuild_orders_per_second: 25 }
+    }
+}
+
 /// How many snapshots an order keeps, and for how long (the newest always stays).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetentionSettings {

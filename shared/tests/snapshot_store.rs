@@ -56,6 +56,87 @@ async fn a_put_never_overwrites_an_existing_version() {
     assert_eq!(stored.metadata.reason, "test", "the first write is intact");
 }
 
+/// Stores `new` as another fold would have written it (its metadata names another
+/// fingerprint, or none), bypassing the store's checks.
+async fn put_from_another_fold(t: &TestTables, new: &NewSnapshot, fingerprint: Option<&str>) {
+    let (mut item, mut metadata) = shared::snapshot::codec::encode(new).unwrap();
+    metadata.fold_fingerprint = fingerprint.map(str::to_owned);
+    item.insert("metadata".into(), serde_dynamo::to_attribute_value(&metadata).unwrap());
+    t.client.put_item().table_name(&t.snapshots_table).set_item(Some(item)).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_never_is() {
+    let t = TestTables::new().await;
+    let store = t.snapshot_store();
+    let events = history("o-r", 20);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    // given a snapshot at 10 written by another fold, and none at 20 yet
+    put_from_another_fold(&t, &snapshot_at(&events, 10), Some("fold-0000000000000000")).await;
+    assert!(matches!(store.get("o-r", 10).await.unwrap(), Some(Err(Unusable::FoldChanged { .. }))));
+    let loaded = t.repository().load("o-r").await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.cost.snapshot_version, loaded.cost.unusable_snapshots),
+        (None, 1),
+        "refused and counted"
+    );
+    // when a writer puts version 10 again, it replaces the unusable one
+    let mut renewed = snapshot_at(&events, 10);
+    renewed.reason = "renewed".into();
+    let written = store.put(&renewed).await.unwrap();
+    assert!(matches!(written.replaced, Some(Unusable::FoldChanged { .. })), "{written:?}");
+    let stored = store.get("o-r", 10).await.unwrap().unwrap().unwrap();
+    assert_eq!(stored.metadata.reason, "renewed");
+    assert_eq!(t.repository().load("o-r").await.unwrap().unwrap().cost.snapshot_version, Some(10));
+    // but a usable one is never overwritten
+    let mut again = snapshot_at(&events, 10);
+    again.reason = "third".into();
+    assert!(matches!(store.put(&again).await, Err(SnapshotStoreError::Conflict { version: 10, .. })));
+    assert_eq!(store.get("o-r", 10).await.unwrap().unwrap().unwrap().metadata.reason, "renewed");
+}
+
+#[tokio::test]
+async fn of_writers_racing_to_replace_an_unusable_snapshot_exactly_one_wins() {
+    let t = TestTables::new().await;
+    let events = history("o-race", 10);
+    for round in 0..3 {
+        // an unusable snapshot (no fingerprint: written before fingerprints existed)
+        put_from_another_fold(&t, &snapshot_at(&events, 10), None).await;
+        let writers: Vec<_> = (0..8)
+            .map(|w| {
+                let store = t.snapshot_store();
+                let mut new = snapshot_at(&events, 10);
+                new.reason = format!("writer {w}");
+                new.timestamp = NOW + w;
+                tokio::spawn(async move { store.put(&new).await.map(|_| w) })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for writer in writers {
+            match writer.await.unwrap() {
+                Ok(w) => winners.push(w),
+                Err(SnapshotStoreError::Conflict { .. }) => {}
+                Err(other) => panic!("round {round}: {other}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let stored = t.snapshot_store().get("o-race", 10).await.unwrap().unwrap().unwrap();
+        assert_eq!(stored.metadata.reason, format!("writer {}", winners[0]), "round {round}: the winner's");
+    }
+    // and racing against a usable snapshot, nobody wins
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let store = t.snapshot_store();
+            let mut new = snapshot_at(&events, 10);
+            new.reason = format!("late {w}");
+            tokio::spawn(async move { store.put(&new).await })
+        })
+        .collect();
+    for writer in writers {
+        assert!(matches!(writer.await.unwrap(), Err(SnapshotStoreError::Conflict { .. })));
+    }
+}
+
 #[tokio::test]
 async fn latest_usable_is_the_newest_and_reads_one_item() {
     let t = TestTables::new().await;

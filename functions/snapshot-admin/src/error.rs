@@ -10,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::admin::AdminError;
+use shared::rebuild::RebuildError;
 use shared::repository::RepositoryError;
 use shared::snapshot::SnapshotStoreError;
 use thiserror::Error;
@@ -149,6 +150,17 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let mut json = error.into_response();
     *json.extensions_mut() = parts.extensions;
     json
+}
+
+impl From<RebuildError> for ApiError {
+    fn from(e: RebuildError) -> Self {
+        match e {
+            RebuildError::Running { .. } => ApiError::Conflict(e.to_string()),
+            RebuildError::InvalidScope(_) => ApiError::BadRequest(e.to_string()),
+            RebuildError::Repository(e) => e.into(),
+            RebuildError::Snapshots(e) => e.into(),
+        }
+    }
 }
 
 impl From<SnapshotStoreError> for ApiError {

@@ -4,9 +4,9 @@
 
 pub mod audit;
 pub mod auth;
-pub mod cleanup_starter;
 pub mod error;
 pub mod input;
+pub mod job_starter;
 pub mod routes;
 
 use audit::{AuditInfo, AuditRecord, AuditSink};
@@ -16,11 +16,12 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use cleanup_starter::{CleanupStarter, InProcessCleanupStarter};
+use job_starter::{InProcessJobStarter, JobStarter};
 use lambda_http::request::RequestContext;
 use shared::admin::SnapshotAdmin;
 use shared::cleanup::CleanupService;
 use shared::clock::Clock;
+use shared::rebuild::RebuildService;
 use shared::repository::OrderRepository;
 use shared::settings::RetentionSettings;
 use std::sync::Arc;
@@ -30,26 +31,29 @@ use std::time::Duration;
 pub struct AppState {
     pub admin: Arc<SnapshotAdmin>,
     pub cleanup: Arc<CleanupService>,
-    pub cleanup_starter: Arc<dyn CleanupStarter>,
+    pub rebuild: Arc<RebuildService>,
+    pub jobs: Arc<dyn JobStarter>,
     pub audit: Arc<dyn AuditSink>,
     pub auth: Arc<AuthPolicy>,
 }
 
 impl AppState {
-    /// The admin API over `repository`; `starter` is given the cleanup and says how a full
-    /// cleanup run is started.
+    /// The admin API over `repository`; `starter` is given the cleanup and the rebuild and
+    /// says how their jobs are started.
     pub fn new(
         repository: OrderRepository,
         retention: RetentionSettings,
         clock: Arc<dyn Clock>,
         audit: Arc<dyn AuditSink>,
         auth: AuthPolicy,
-        starter: impl FnOnce(Arc<CleanupService>) -> Arc<dyn CleanupStarter>,
+        starter: impl FnOnce(Arc<CleanupService>, Arc<RebuildService>) -> Arc<dyn JobStarter>,
     ) -> Self {
         let cleanup = Arc::new(CleanupService::new(repository.snapshots().clone(), retention, clock.clone()));
+        let rebuild = Arc::new(RebuildService::new(repository.clone(), clock.clone()));
         AppState {
             admin: Arc::new(SnapshotAdmin::new(repository, clock)),
-            cleanup_starter: starter(cleanup.clone()),
+            jobs: starter(cleanup.clone(), rebuild.clone()),
+            rebuild,
             cleanup,
             audit,
             auth: Arc::new(auth),
@@ -65,8 +69,8 @@ impl AppState {
         audit: Arc<dyn AuditSink>,
         cleanup_budget: Duration,
     ) -> Self {
-        Self::new(repository, retention, clock, audit, AuthPolicy::default(), |cleanup| {
-            Arc::new(InProcessCleanupStarter { cleanup, budget: cleanup_budget })
+        Self::new(repository, retention, clock, audit, AuthPolicy::default(), |cleanup, rebuild| {
+            Arc::new(InProcessJobStarter { cleanup, rebuild, budget: cleanup_budget })
         })
     }
 }
@@ -76,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/order-snapshots/create/{orderId}", post(routes::create))
         .route("/admin/order-snapshots/cleanup", post(routes::cleanup))
         .route("/admin/order-snapshots/verify/{orderId}", post(routes::verify))
+        .route("/admin/order-snapshots/rebuild", post(routes::rebuild))
+        .route("/admin/order-snapshots/rebuild/status", get(routes::rebuild_status))
         .route("/admin/order-snapshots/{orderId}", get(routes::list))
         .route("/admin/order-snapshots/{orderId}/{version}", delete(routes::delete))
         .route("/admin/orders/{orderId}", get(routes::get_order))

@@ -4,7 +4,7 @@ use shared::config::Config;
 use shared::repository::OrderRepository;
 use snapshot_admin::audit::LogAudit;
 use snapshot_admin::auth::AuthPolicy;
-use snapshot_admin::cleanup_starter::LambdaCleanupStarter;
+use snapshot_admin::job_starter::LambdaJobStarter;
 use snapshot_admin::{AppState, router};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let repository =
         OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
-    let starter = LambdaCleanupStarter {
+    let starter = LambdaJobStarter {
         client: aws_sdk_lambda::Client::new(&aws),
         function_name: cleanup_function,
         log_group,
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Error> {
         Arc::new(SystemClock),
         Arc::new(LogAudit),
         AuthPolicy { admin_group },
-        |_| Arc::new(starter),
+        |_, _| Arc::new(starter),
     );
     run(router(state)).await
 }

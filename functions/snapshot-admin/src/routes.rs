@@ -8,6 +8,7 @@ use crate::audit::with_audited_version;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::input::{self, DEFAULT_PAGE, MAX_PAGE};
+use crate::job_starter::Job;
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::json;
+use shared::rebuild::RebuildScope;
 
 /// Every route, as the OpenAPI description and the template list them
 /// (tests hold the three together).
@@ -26,6 +28,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/order-snapshots/cleanup"),
     ("POST", "/admin/order-snapshots/verify/{orderId}"),
     ("GET", "/admin/orders/{orderId}"),
+    ("POST", "/admin/order-snapshots/rebuild"),
+    ("GET", "/admin/order-snapshots/rebuild/status"),
 ];
 
 /// The audit action of a matched route.
@@ -37,6 +41,8 @@ pub fn action(method: &str, route: &str) -> &'static str {
         ("POST", "/admin/order-snapshots/cleanup") => "snapshot.cleanup",
         ("POST", "/admin/order-snapshots/verify/{orderId}") => "snapshot.verify",
         ("GET", "/admin/orders/{orderId}") => "order.get",
+        ("POST", "/admin/order-snapshots/rebuild") => "snapshot.rebuild",
+        ("GET", "/admin/order-snapshots/rebuild/status") => "snapshot.rebuild.status",
         _ => "unknown",
     }
 }
@@ -143,7 +149,7 @@ pub async fn cleanup(
         }
         None => {
             let started =
-                state.cleanup_starter.start(&caller).await.map_err(|e| ApiError::Internal(e.into()))?;
+                state.jobs.start(Job::Cleanup, &caller).await.map_err(|e| ApiError::Internal(e.into()))?;
             Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started", "cleanup": started })))
                 .into_response())
         }
@@ -173,6 +179,40 @@ pub async fn get_order(
     let order_id = order_without_body(path, &body)?;
     let loaded = state.admin.order(&order_id).await?;
     Ok(Json(json!({ "order": loaded.order, "loadCost": loaded.cost })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RebuildBody {
+    scope: RebuildScope,
+    #[serde(default)]
+    replace: bool,
+}
+
+/// Starts a rebuild job and its first turn; the maintenance function's schedule continues it.
+pub async fn rebuild(
+    State(state): State<AppState>,
+    Extension(Caller(caller)): Extension<Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let Some(RebuildBody { scope, replace }) = input::body::<RebuildBody>(&headers, &body)? else {
+        return Err(ApiError::BadRequest(
+            "the body must name a scope, e.g. {\"scope\": {\"kind\": \"stale\"}}".into(),
+        ));
+    };
+    let job = state.rebuild.start(scope, &format!("admin:{caller}"), replace).await?;
+    let started = state.jobs.start(Job::Rebuild, &caller).await.map_err(|e| ApiError::Internal(e.into()))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job, "started": started }))).into_response())
+}
+
+/// The current (or last) rebuild job's progress.
+pub async fn rebuild_status(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    input::no_body(&body)?;
+    match state.rebuild.status().await? {
+        Some(job) => Ok(Json(job).into_response()),
+        None => Err(ApiError::NotFound("no rebuild job has been started".into())),
+    }
 }
 
 pub async fn not_found() -> Response {

@@ -112,6 +112,8 @@ async fn every_sample_event_runs_through_the_router() {
         ("delete.json", StatusCode::OK),
         ("cleanup-one-order.json", StatusCode::OK),
         ("cleanup.json", StatusCode::ACCEPTED),
+        ("rebuild.json", StatusCode::ACCEPTED),
+        ("rebuild-status.json", StatusCode::OK),
         ("unauthorized-list.json", StatusCode::FORBIDDEN),
         ("unauthorized-create.json", StatusCode::FORBIDDEN),
         ("unauthorized-cleanup.json", StatusCode::FORBIDDEN),

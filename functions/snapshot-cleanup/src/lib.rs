@@ -1,10 +1,17 @@
-//! The cleanup function's adapter: an EventBridge scheduled event (or the admin API's async
-//! invocation) in, a retention run bounded by the Lambda deadline, a JSON summary out.
+//! The maintenance function's adapter (the cleanup function): an EventBridge schedule (or the
+//! admin API's async invocation) in, a run bounded by the Lambda deadline, a JSON summary out.
+//! Inputs: the nightly schedule runs retention over the table and then the drift canary on a
+//! sample of what it scanned; `{"orderId": "…"}` applies one order's retention;
+//! `{"job": "rebuild"}` (every 5 minutes, and when the admin API starts a job) works on the
+//! rebuild job, if one is unfinished.
 
 use serde_json::{Value, json};
+use shared::admin::SnapshotAdmin;
+use shared::canary;
 use shared::cleanup::CleanupService;
 use shared::metrics::Metrics;
 use shared::order_id::{InvalidOrderId, validate_order_id};
+use shared::rebuild::{RebuildError, RebuildService};
 use shared::snapshot::SnapshotStoreError;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -20,10 +27,14 @@ pub enum HandlerError {
     NotAnObject,
     #[error("orderId must be a string")]
     OrderIdNotAString,
+    #[error("job must be \"rebuild\"")]
+    UnknownJob,
     #[error(transparent)]
     InvalidOrderId(#[from] InvalidOrderId),
     #[error("cleanup failed")]
     Storage(#[from] SnapshotStoreError),
+    #[error("rebuild failed")]
+    Rebuild(#[from] RebuildError),
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -36,15 +47,31 @@ impl From<HandlerError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// What to clean: everything (the schedule), or one order (`{"orderId": "…"}`).
+/// What the function works with.
+pub struct Maintenance {
+    pub cleanup: CleanupService,
+    pub rebuild: RebuildService,
+    /// Verifies snapshots for the drift canary.
+    pub admin: SnapshotAdmin,
+}
+
+/// What to do: everything (the schedule), one order (`{"orderId": "…"}`), or the rebuild job
+/// (`{"job": "rebuild"}`).
 #[derive(Debug, PartialEq, Eq)]
 pub enum CleanupRequest {
     All,
     Order(String),
+    Rebuild,
 }
 
 pub fn parse_request(input: &Value) -> Result<CleanupRequest, HandlerError> {
     let object = input.as_object().ok_or(HandlerError::NotAnObject)?;
+    if let Some(job) = object.get("job") {
+        return match job.as_str() {
+            Some("rebuild") => Ok(CleanupRequest::Rebuild),
+            _ => Err(HandlerError::UnknownJob),
+        };
+    }
     match object.get("orderId") {
         None => Ok(CleanupRequest::All),
         Some(Value::String(id)) => {
@@ -61,22 +88,21 @@ pub fn stop_at(deadline_ms: u64, now_ms: u64) -> Instant {
     Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN)
 }
 
-/// The handler: one order's retention, or a run over the table that stops at `stop_at`,
-/// with its metrics emitted.
+/// The handler: the request run until `stop_at`, its metrics emitted.
 pub async fn handle(
-    service: &CleanupService,
+    work: &Maintenance,
     metrics: &Metrics,
     input: Value,
     stop_at: Instant,
 ) -> Result<Value, HandlerError> {
     match parse_request(&input)? {
         CleanupRequest::Order(order_id) => {
-            let done = service.clean_order(&order_id).await?;
+            let done = work.cleanup.clean_order(&order_id).await?;
             info!(order_id, deleted = done.deleted.len(), "order cleanup");
             Ok(serde_json::to_value(done).expect("summary serializes"))
         }
         CleanupRequest::All => {
-            let report = service.run(stop_at).await?;
+            let report = work.cleanup.run(stop_at).await?;
             metrics.emit(&report.metrics());
             info!(
                 orders_examined = report.orders_examined,
@@ -85,7 +111,19 @@ pub async fn handle(
                 resume_from = ?report.resume_from,
                 "cleanup run"
             );
-            Ok(json!(report))
+            let canary = canary::check(&work.admin, &report.canary_sample, stop_at).await;
+            metrics.emit(&canary.metrics());
+            info!(checked = canary.checked, drifted = canary.drifted.len(), "drift canary");
+            let mut summary = json!(report);
+            summary["canary"] = json!(canary);
+            Ok(summary)
         }
+        CleanupRequest::Rebuild => match work.rebuild.run(stop_at).await? {
+            Some(run) => {
+                metrics.emit(&run.metrics());
+                Ok(json!(run))
+            }
+            None => Ok(json!({ "rebuild": "no unfinished job" })),
+        },
     }
 }

@@ -8,7 +8,7 @@ use shared::domain::{Money, Order, OrderEvent};
 use shared::metrics::Metrics;
 use shared::settings::RetentionSettings;
 use shared::snapshot::NewSnapshot;
-use snapshot_cleanup::{CleanupRequest, FUNCTION, handle, parse_request};
+use snapshot_cleanup::{CleanupRequest, FUNCTION, Maintenance, handle, parse_request};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,8 @@ use testkit::TestTables;
 const NOW: i64 = 1_800_000_000_000;
 const DAY: i64 = 24 * 3_600_000;
 
-/// Writes snapshots of `order_id` at `versions`, each taken `age_days` ago.
+/// Writes snapshots of `order_id` at `versions`, each taken `age_days` ago, and the events
+/// they were folded from.
 async fn snapshots(t: &TestTables, order_id: &str, versions_and_ages: &[(u64, i64)]) {
     let top = versions_and_ages.iter().map(|(v, _)| *v).max().unwrap_or(0);
     let events: Vec<_> = (1..=top)
@@ -34,6 +35,7 @@ async fn snapshots(t: &TestTables, order_id: &str, versions_and_ages: &[(u64, i6
             )
         })
         .collect();
+    testkit::bulk_insert_events(&t.client, &t.events_table, &events).await;
     let store = t.snapshot_store();
     for &(version, age_days) in versions_and_ages {
         let new = NewSnapshot {
@@ -49,9 +51,19 @@ async fn snapshots(t: &TestTables, order_id: &str, versions_and_ages: &[(u64, i6
 }
 
 async fn remaining(t: &TestTables, order_id: &str) -> Vec<u64> {
-    let (mut keys, _) = t.snapshot_store().keys(order_id).await.unwrap();
+    let mut keys = t.snapshot_store().keys(order_id).await.unwrap().keys;
     keys.sort_by_key(|k| k.version);
     keys.into_iter().map(|k| k.version).collect()
+}
+
+/// The function's services on the test's tables, with a canary sample of 4.
+fn maintenance(t: &TestTables) -> Maintenance {
+    let clock = Arc::new(ManualClock::at(NOW));
+    Maintenance {
+        cleanup: service(t).with_canary_sample(4),
+        rebuild: shared::rebuild::RebuildService::new(t.repository(), clock.clone()),
+        admin: shared::admin::SnapshotAdmin::new(t.repository(), clock),
+    }
 }
 
 fn service(t: &TestTables) -> CleanupService {
@@ -173,18 +185,23 @@ async fn the_handler_runs_the_sample_events() {
     };
 
     let metrics = Metrics::recorded(FUNCTION);
-    let single = handle(&service(&t), &metrics, file("single-order.json"), far()).await.unwrap();
+    let work = maintenance(&t);
+    let single = handle(&work, &metrics, file("single-order.json"), far()).await.unwrap();
     assert_eq!(single["orderId"], "o-1001");
     assert_eq!(single["deleted"], serde_json::json!([1]));
     assert_eq!(remaining(&t, "o-1001").await, vec![2, 3, 4]);
     assert_eq!(remaining(&t, "above-count").await.len(), 5, "other orders untouched");
 
     assert_eq!(metrics.last(), None, "one order's retention emits no run metrics");
-    let all = handle(&service(&t), &metrics, file("scheduled-event.json"), far()).await.unwrap();
+    let all = handle(&work, &metrics, file("scheduled-event.json"), far()).await.unwrap();
     assert_eq!(all["finished"], true);
     assert_eq!(all["snapshotsDeleted"], 8);
-    let emitted = metrics.last().expect("the run's metrics");
-    assert_eq!((emitted["SnapshotsDeleted"], emitted["CleanupUnfinished"]), (8, 0));
+    let emitted = metrics.all();
+    let run = emitted.iter().find(|m| m.contains_key("SnapshotsDeleted")).expect("the run's metrics");
+    assert_eq!((run["SnapshotsDeleted"], run["CleanupUnfinished"]), (8, 0));
+    let canary = emitted.iter().find(|m| m.contains_key("CanaryChecked")).expect("the canary's metrics");
+    assert_eq!((canary["CanaryChecked"], canary["SnapshotDrift"]), (4, 0), "4 orders sampled, no drift");
+    assert_eq!(all["canary"]["checked"], 4);
     assert_cases(&t).await;
 }
 
@@ -221,4 +238,92 @@ fn bad_configuration_stops_the_binary_at_start() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(variable), "{variable}: {stderr}");
     }
+}
+
+#[tokio::test]
+async fn the_drift_canary_finds_an_injected_drift_and_names_the_field() {
+    let t = TestTables::new().await;
+    for o in 0..6 {
+        snapshots(&t, &format!("c-{o}"), &[(5, 2), (10, 1)]).await;
+    }
+    // a usable snapshot (valid checksum, this fold's fingerprint) with a wrong state: a bug,
+    // not damage, so loads would trust it
+    let mut wrong = t.snapshot_store().get("c-3", 10).await.unwrap().unwrap().unwrap().state;
+    wrong.items[0].quantity += 1;
+    t.snapshot_store().delete("c-3", 10).await.unwrap();
+    let new = NewSnapshot {
+        state: wrong,
+        timestamp: NOW - DAY,
+        created_by: "a bug".into(),
+        reason: "test".into(),
+        strategy: None,
+        rule: None,
+    };
+    t.snapshot_store().put(&new).await.unwrap();
+
+    let clock = Arc::new(ManualClock::at(NOW));
+    let work = Maintenance {
+        cleanup: service(&t).with_canary_sample(12),
+        rebuild: shared::rebuild::RebuildService::new(t.repository(), clock.clone()),
+        admin: shared::admin::SnapshotAdmin::new(t.repository(), clock),
+    };
+    let metrics = Metrics::recorded(FUNCTION);
+    let scheduled = serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+    let summary = handle(&work, &metrics, scheduled, far()).await.unwrap();
+
+    let canary = &summary["canary"];
+    assert_eq!(canary["checked"], 6, "{canary}");
+    assert_eq!(canary["drifted"].as_array().unwrap().len(), 1, "{canary}");
+    assert_eq!(canary["drifted"][0]["orderId"], "c-3");
+    assert_eq!(canary["drifted"][0]["snapshotVersion"], 10);
+    assert_eq!(canary["drifted"][0]["firstDifference"]["path"], "/items/0/quantity");
+    let emitted = metrics.all();
+    let counts = emitted.iter().find(|m| m.contains_key("SnapshotDrift")).unwrap();
+    assert_eq!((counts["CanaryChecked"], counts["SnapshotDrift"]), (6, 1));
+}
+
+#[tokio::test]
+async fn a_snapshot_item_with_a_malformed_key_attribute_is_skipped_and_the_run_moves_on() {
+    let t = TestTables::new().await;
+    seed_cases(&t).await;
+    // an order with a good snapshot and one whose timestamp is text: retention cannot read
+    // that one's key
+    snapshots(&t, "a-bad", &[(2, 1)]).await;
+    let mut bad = shared::snapshot::codec::encode(&NewSnapshot {
+        state: Order::replay("a-bad", &[recorded("a-bad", 1, OrderEvent::OrderConfirmed {})]).unwrap(),
+        timestamp: NOW,
+        created_by: "test".into(),
+        reason: "test".into(),
+        strategy: None,
+        rule: None,
+    })
+    .unwrap()
+    .0;
+    bad.insert("timestamp".into(), aws_sdk_dynamodb::types::AttributeValue::S("yesterday".into()));
+    t.client.put_item().table_name(&t.snapshots_table).set_item(Some(bad)).send().await.unwrap();
+
+    // every night, small pages: each run gets past it
+    let cleanup = service(&t).with_page_size(3);
+    for night in 0..2 {
+        let mut skipped = 0;
+        loop {
+            let report = cleanup.run(far()).await.unwrap();
+            skipped += report.keys_skipped;
+            if report.finished {
+                break;
+            }
+        }
+        assert_eq!(skipped, 1, "night {night}: counted once per pass");
+    }
+    assert_cases(&t).await;
+    let left = t
+        .client
+        .get_item()
+        .table_name(&t.snapshots_table)
+        .key("orderId", aws_sdk_dynamodb::types::AttributeValue::S("a-bad".into()))
+        .key("version", aws_sdk_dynamodb::types::AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(left.item.is_some(), "the malformed item is left for an operator, not deleted");
 }

@@ -1,5 +1,5 @@
 //! Every sample event is what the cleanup function is invoked with: EventBridge's scheduled
-//! event, or the single-order request.
+//! event, the single-order request, or the rebuild job's turn.
 
 use aws_lambda_events::event::cloudwatch_events::CloudWatchEvent;
 use snapshot_cleanup::{CleanupRequest, parse_request};
@@ -24,7 +24,13 @@ fn the_single_order_request_parses() {
     assert_eq!(parse_request(&value).unwrap(), CleanupRequest::Order("o-1001".into()));
     let files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/snapshot-cleanup")).unwrap();
-    assert_eq!(files.count(), 2, "every file is covered here");
+    assert_eq!(files.count(), 3, "every file is covered here");
+}
+
+#[test]
+fn the_rebuild_turn_parses() {
+    let value = serde_json::from_str(&read("rebuild-job.json")).unwrap();
+    assert_eq!(parse_request(&value).unwrap(), CleanupRequest::Rebuild);
 }
 
 mod fuzz {
@@ -39,9 +45,16 @@ mod fuzz {
         /// Any input: one order exactly when it is an object whose orderId is a valid id;
         /// everything without an orderId (the schedule's event) cleans all; the rest is refused.
         #[test]
-        fn the_cleanup_input_is_classified_exactly(input in prop_oneof![arb_json(), arb_json().prop_map(|id| json!({ "orderId": id }))]) {
+        fn the_cleanup_input_is_classified_exactly(input in prop_oneof![
+            arb_json(),
+            arb_json().prop_map(|id| json!({ "orderId": id })),
+            arb_json().prop_map(|job| json!({ "job": job })),
+            Just(json!({ "job": "rebuild", "orderId": "o-1" })),
+        ]) {
+            let job = input.as_object().and_then(|o| o.get("job"));
             let expected = match input.as_object().map(|o| o.get("orderId")) {
                 None => None,
+                Some(_) if job.is_some() => (job == Some(&json!("rebuild"))).then_some(CleanupRequest::Rebuild),
                 Some(None) => Some(CleanupRequest::All),
                 Some(Some(Value::String(id))) if shared::order_id::validate_order_id(id).is_ok() => {
                     Some(CleanupRequest::Order(id.clone()))

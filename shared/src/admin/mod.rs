@@ -124,15 +124,21 @@ impl SnapshotAdmin {
         &self.repository
     }
 
-    /// A snapshot of the order's current state, now. `Conflict` when one already covers the
-    /// newest event.
+    /// A snapshot of the order's current state, now, folded by full replay, never from an
+    /// existing snapshot: after "delete the drifted snapshot, create a new one" an older drifted
+    /// snapshot cannot be copied forward. It replaces an unusable snapshot at the newest event;
+    /// `Conflict` when a usable one already covers it.
     pub async fn create(
         &self,
         order_id: &str,
         created_by: &str,
         reason: &str,
     ) -> Result<SnapshotCreated, AdminError> {
-        let loaded = self.order(order_id).await?;
+        let loaded = self
+            .repository
+            .load_by_replay(order_id)
+            .await?
+            .ok_or_else(|| AdminError::OrderNotFound(order_id.to_owned()))?;
         let new = NewSnapshot {
             state: loaded.order,
             timestamp: self.clock.now_ms(),
@@ -142,7 +148,7 @@ impl SnapshotAdmin {
             rule: None,
         };
         let version = new.state.version;
-        let metadata = self.repository.put_snapshot(&new).await?;
+        let metadata = self.repository.put_snapshot(&new).await?.metadata;
         Ok(SnapshotCreated { version, metadata, cost: loaded.cost })
     }
 

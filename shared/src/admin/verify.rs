@@ -103,6 +103,8 @@ mod tests {
             strategy: None,
             rule: None,
             state_schema_version: crate::domain::STATE_SCHEMA_VERSION,
+            fold_fingerprint: None,
+            writer_build: None,
             state_encoding: StateEncoding::Json,
             state_bytes: 0,
             checksum: String::new(),

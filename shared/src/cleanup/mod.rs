@@ -6,11 +6,12 @@ mod cursor;
 
 pub use cursor::{CLEANUP_CURSOR_ID, SavedCursor};
 
+use crate::canary::Sampler;
 use crate::clock::Clock;
 use crate::order_id::validate_order_id;
 use crate::retention::versions_to_delete;
 use crate::settings::RetentionSettings;
-use crate::snapshot::{Cursor, SnapshotStore, SnapshotStoreError};
+use crate::snapshot::{Cursor, OrderKeys, SnapshotStore, SnapshotStoreError};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -32,6 +33,8 @@ pub struct CleanupReport {
     pub pages_scanned: u64,
     pub keys_read: u64,
     pub delete_requests: u64,
+    /// Snapshot items skipped because a key attribute could not be read (logged with the key).
+    pub keys_skipped: u64,
     /// The whole table was covered (this run, or with the runs before it since the last
     /// finish).
     pub finished: bool,
@@ -39,12 +42,16 @@ pub struct CleanupReport {
     pub resumed_from: Option<Cursor>,
     /// Where the next run starts when not finished.
     pub resume_from: Option<Cursor>,
+    /// Orders picked for the drift canary.
+    #[serde(skip)]
+    pub canary_sample: Vec<String>,
 }
 
 impl CleanupReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 5] {
+    pub fn metrics(&self) -> [(&'static str, u64); 6] {
         [
             ("OrdersExamined", self.orders_examined),
+            ("KeysSkipped", self.keys_skipped),
             ("SnapshotsDeleted", self.snapshots_deleted),
             ("KeysRead", self.keys_read),
             ("DeleteRequests", self.delete_requests),
@@ -61,6 +68,8 @@ pub struct OrderCleanup {
     pub snapshots_before: u64,
     pub deleted: Vec<u64>,
     pub delete_requests: u32,
+    /// Items whose key attributes could not be read: skipped, logged with their key.
+    pub malformed_skipped: u32,
 }
 
 pub struct CleanupService {
@@ -69,12 +78,20 @@ pub struct CleanupService {
     settings: RetentionSettings,
     clock: Arc<dyn Clock>,
     page_size: u16,
+    sample_size: usize,
 }
 
 impl CleanupService {
     pub fn new(snapshots: SnapshotStore, settings: RetentionSettings, clock: Arc<dyn Clock>) -> Self {
         let cursor = SavedCursor::in_table_of(&snapshots);
-        CleanupService { snapshots, cursor, settings, clock, page_size: SCAN_PAGE }
+        CleanupService { snapshots, cursor, settings, clock, page_size: SCAN_PAGE, sample_size: 0 }
+    }
+
+    /// Orders the run picks for the drift canary (half at random, half the most recently
+    /// snapshotted) from the keys it scans anyway.
+    pub fn with_canary_sample(mut self, orders: usize) -> Self {
+        self.sample_size = orders;
+        self
     }
 
     /// Keys per scan page (tests use small pages to cross page boundaries).
@@ -91,14 +108,23 @@ impl CleanupService {
         let resumed_from = self.cursor.load().await?;
         let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
         let mut cursor = resumed_from;
+        let mut sampler = Sampler::new(self.sample_size, self.clock.now_ms() as u64);
         // At least one page per run, so every run makes progress.
         while report.pages_scanned == 0 || Instant::now() < deadline {
             let page = self.snapshots.scan_keys(cursor.as_ref(), self.page_size).await?;
             report.pages_scanned += 1;
             report.keys_read += page.keys.len() as u64;
+            report.keys_skipped += page.malformed;
             // Each order once per page; an order spanning two pages is examined twice, harmlessly.
-            let orders: BTreeSet<String> =
-                page.keys.into_iter().map(|(id, _)| id).filter(|id| validate_order_id(id).is_ok()).collect();
+            let orders: BTreeSet<String> = page
+                .keys
+                .into_iter()
+                .filter(|(id, _)| validate_order_id(id).is_ok())
+                .map(|(id, key)| {
+                    sampler.offer(&id, key.timestamp);
+                    id
+                })
+                .collect();
             let results: Vec<_> = futures_util::stream::iter(orders)
                 .map(|order_id| async move { self.clean_order(&order_id).await })
                 .buffer_unordered(ORDER_CONCURRENCY)
@@ -116,6 +142,7 @@ impl CleanupService {
                 break;
             }
         }
+        report.canary_sample = sampler.sample();
         // Saving no cursor clears it: the next run starts a new pass.
         self.cursor.save(cursor.as_ref()).await?;
         report.resume_from = cursor;
@@ -130,7 +157,7 @@ impl CleanupService {
 
     /// Applies retention to one order (the admin API runs this inline).
     pub async fn clean_order(&self, order_id: &str) -> Result<OrderCleanup, SnapshotStoreError> {
-        let (keys, _) = self.snapshots.keys(order_id).await?;
+        let OrderKeys { keys, malformed, .. } = self.snapshots.keys(order_id).await?;
         let deleted = versions_to_delete(&keys, &self.settings, self.clock.now_ms());
         let delete_requests =
             if deleted.is_empty() { 0 } else { self.snapshots.delete_versions(order_id, &deleted).await? };
@@ -142,6 +169,7 @@ impl CleanupService {
             snapshots_before: keys.len() as u64,
             deleted,
             delete_requests,
+            malformed_skipped: malformed,
         })
     }
 }

@@ -2,6 +2,7 @@
 
 mod commands;
 mod events;
+pub mod fingerprint;
 mod fold;
 mod money;
 mod order;

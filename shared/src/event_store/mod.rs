@@ -3,8 +3,10 @@
 //! the order service appends.
 
 mod item;
+mod scan;
 
 pub use item::{EventRecordError, event_from_item, event_to_item};
+pub use scan::{EventKey, OrdersPage};
 
 use crate::domain::{OrderEvent, RecordedEvent};
 use crate::dynamo::{DynamoError, ReadCost, get_n, get_s, n, s};

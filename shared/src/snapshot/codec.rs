@@ -7,7 +7,7 @@
 use super::types::{
     NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
 };
-use crate::domain::{Order, STATE_SCHEMA_VERSION};
+use crate::domain::{Order, STATE_SCHEMA_VERSION, fingerprint};
 use crate::dynamo::{Item, MAX_ITEM_BYTES, get, get_b, get_n, get_s, item_size, n, s};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,6 +16,13 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
+
+/// The build recorded in each snapshot: `SNAPSHOT_BUILD` at compile time (a release id), else
+/// the crate version.
+pub const WRITER_BUILD: &str = match option_env!("SNAPSHOT_BUILD") {
+    Some(build) => build,
+    None => concat!("shared-", env!("CARGO_PKG_VERSION")),
+};
 
 /// States larger than this are deflated before storing.
 pub const COMPRESS_ABOVE_BYTES: usize = 8 * 1024;
@@ -50,6 +57,8 @@ pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEnc
         strategy: new.strategy,
         rule: new.rule,
         state_schema_version: STATE_SCHEMA_VERSION,
+        fold_fingerprint: Some(fingerprint::current().to_owned()),
+        writer_build: Some(WRITER_BUILD.to_owned()),
         state_encoding: encoding,
         state_bytes: json.len() as u64,
         checksum: checksum(&json),
@@ -59,6 +68,8 @@ pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEnc
         ("version".to_owned(), n(order.version)),
         ("lastEventSequence".to_owned(), n(order.version)),
         ("timestamp".to_owned(), n(new.timestamp)),
+        // Unique per write: a replacement of an unusable snapshot is conditional on it.
+        ("writeId".to_owned(), s(uuid::Uuid::new_v4().simple().to_string())),
         ("state".to_owned(), AttributeValue::B(Blob::new(bytes))),
         (
             "metadata".to_owned(),
@@ -93,6 +104,13 @@ pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
         return Err(Unusable::StateSchema {
             found: meta.state_schema_version,
             supported: STATE_SCHEMA_VERSION,
+        });
+    }
+    let current = fingerprint::current();
+    if meta.fold_fingerprint.as_deref() != Some(current) {
+        return Err(Unusable::FoldChanged {
+            found: meta.fold_fingerprint.clone(),
+            current: current.to_owned(),
         });
     }
     let stored = get_b(item, "state")?;
@@ -218,6 +236,21 @@ mod tests {
             decode(&item),
             Err(Unusable::StateSchema { found: STATE_SCHEMA_VERSION - 1, supported: STATE_SCHEMA_VERSION })
         );
+    }
+
+    #[test]
+    fn a_snapshot_made_by_another_fold_is_unusable() {
+        let (good, meta) = encode(&new(order(0))).unwrap();
+        assert_eq!(meta.fold_fingerprint.as_deref(), Some(fingerprint::current()));
+        assert_eq!(meta.writer_build.as_deref(), Some(WRITER_BUILD));
+        for other in [Some("fold-0000000000000000".to_owned()), None] {
+            let mut item = good.clone();
+            let mut meta = meta.clone();
+            meta.fold_fingerprint = other.clone();
+            item.insert("metadata".into(), serde_dynamo::to_attribute_value(&meta).unwrap());
+            let current = fingerprint::current().to_owned();
+            assert_eq!(decode(&item), Err(Unusable::FoldChanged { found: other, current }));
+        }
     }
 
     #[test]

@@ -10,9 +10,19 @@ use crate::tables::SNAPSHOT_KEYS_INDEX;
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+use tracing::warn;
 
 const BATCH_DELETE_MAX: usize = 25;
 const BATCH_DELETE_ATTEMPTS: u32 = 8;
+
+/// An order's snapshot keys.
+#[derive(Debug)]
+pub struct OrderKeys {
+    pub keys: Vec<SnapshotKey>,
+    /// Items skipped because a key attribute could not be read.
+    pub malformed: u32,
+    pub cost: ReadCost,
+}
 
 /// Where a scan of the keys index stopped: the last key it returned.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,15 +36,20 @@ pub struct Cursor {
 pub struct KeysPage {
     /// (orderId, key) in scan order; includes items that are not snapshots (e.g. the cursor).
     pub keys: Vec<(String, SnapshotKey)>,
+    /// Items skipped because a key attribute could not be read (logged with their key).
+    pub malformed: u64,
     pub next: Option<Cursor>,
     pub cost: ReadCost,
 }
 
 impl SnapshotStore {
-    /// Every snapshot key of an order, from the keys index (never reads a state).
-    pub async fn keys(&self, order_id: &str) -> Result<(Vec<SnapshotKey>, ReadCost), SnapshotStoreError> {
+    /// Every snapshot key of an order, from the keys index (never reads a state). An item whose
+    /// key attributes cannot be read is skipped and logged with its key, so one bad item
+    /// cannot stop retention at the same place every night.
+    pub async fn keys(&self, order_id: &str) -> Result<OrderKeys, SnapshotStoreError> {
         validate_order_id(order_id)?;
         let mut keys = Vec::new();
+        let mut malformed = 0;
         let mut cost = ReadCost::default();
         let mut start = None;
         loop {
@@ -51,14 +66,18 @@ impl SnapshotStore {
                 .map_err(|e| DynamoError::new("Query", self.table(), e))?;
             cost.page(page.items(), false);
             for item in page.items() {
-                keys.push(key_of(item).map_err(|source| SnapshotStoreError::Corrupt {
-                    order_id: order_id.to_owned(),
-                    source: source.into(),
-                })?);
+                match key_of(item) {
+                    Ok(key) => keys.push(key),
+                    Err(error) => {
+                        let version = item.get("version");
+                        warn!(order_id, ?version, %error, "snapshot item with a malformed key attribute skipped");
+                        malformed += 1;
+                    }
+                }
             }
             match page.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok((keys, cost)),
+                _ => return Ok(OrderKeys { keys, malformed, cost }),
             }
         }
     }
@@ -84,15 +103,24 @@ impl SnapshotStore {
             .map_err(|e| DynamoError::new("Scan", self.table(), e))?;
         let mut cost = ReadCost::default();
         cost.page(page.items(), false);
-        let keys = page
-            .items()
-            .iter()
-            .filter_map(|item| {
-                let order_id = get_s(item, "orderId").ok()?.to_owned();
-                let key = key_of(item).ok()?;
-                Some((order_id, key))
-            })
-            .collect();
+        let mut keys = Vec::new();
+        let mut malformed = 0;
+        for item in page.items() {
+            match (get_s(item, "orderId"), key_of(item)) {
+                (Ok(order_id), Ok(key)) => keys.push((order_id.to_owned(), key)),
+                (order_id, key) => {
+                    let (order_id, version) = (order_id.ok(), item.get("version"));
+                    let error = key.err().map(|e| e.to_string());
+                    warn!(
+                        ?order_id,
+                        ?version,
+                        ?error,
+                        "snapshot item with a malformed key attribute skipped"
+                    );
+                    malformed += 1;
+                }
+            }
+        }
         let next = match page.last_evaluated_key {
             Some(k) if !k.is_empty() => Some(Cursor {
                 order_id: get_s(&k, "orderId").map_err(|e| corrupt_position(e.into()))?.to_owned(),
@@ -100,7 +128,7 @@ impl SnapshotStore {
             }),
             _ => None,
         };
-        Ok(KeysPage { keys, next, cost })
+        Ok(KeysPage { keys, malformed, next, cost })
     }
 
     /// Deletes versions of an order with BatchWriteItem (25 a request); unprocessed deletes are

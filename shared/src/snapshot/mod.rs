@@ -5,8 +5,8 @@ mod keys;
 mod store;
 mod types;
 
-pub use keys::{Cursor, KeysPage};
-pub use store::{SnapshotLookup, SnapshotPage, SnapshotStore, SnapshotStoreError, UnusableSnapshot};
+pub use keys::{Cursor, KeysPage, OrderKeys};
+pub use store::{SnapshotLookup, SnapshotPage, SnapshotStore, SnapshotStoreError, UnusableSnapshot, Written};
 pub use types::{
     NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
 };

@@ -37,6 +37,43 @@ pub enum SnapshotStoreError {
     Dynamo(#[from] DynamoError),
 }
 
+/// A snapshot written, and the unusable one it replaced, if any.
+#[derive(Debug)]
+pub struct Written {
+    pub metadata: SnapshotMetadata,
+    pub replaced: Option<Unusable>,
+}
+
+/// A condition expression with its names and values.
+#[derive(Default)]
+struct Condition {
+    expression: String,
+    names: std::collections::HashMap<String, String>,
+    values: Item,
+}
+
+impl Condition {
+    /// The item is still `existing`: the same write (every write has its own `writeId`;
+    /// items from before it existed are told apart by their timestamp).
+    fn same_as(existing: &Item) -> Condition {
+        let mut condition = Condition::default();
+        let mut parts = Vec::new();
+        for (placeholder, name) in [("#wid", "writeId"), ("#ts", "timestamp")] {
+            condition.names.insert(placeholder.to_owned(), name.to_owned());
+            let value = format!(":{name}");
+            match existing.get(name) {
+                Some(found) => {
+                    condition.values.insert(value.clone(), found.clone());
+                    parts.push(format!("{placeholder} = {value}"));
+                }
+                None => parts.push(format!("attribute_not_exists({placeholder})")),
+            }
+        }
+        condition.expression = format!("attribute_exists(orderId) AND {}", parts.join(" AND "));
+        condition
+    }
+}
+
 /// A snapshot the lookup passed over, and why.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UnusableSnapshot {
@@ -79,29 +116,70 @@ impl SnapshotStore {
         &self.client
     }
 
-    /// Writes a snapshot only if that (order, version) is free: no read-then-write version
-    /// counter, no silent overwrite (seed defect 3 in docs/invariants.md).
-    pub async fn put(&self, new: &NewSnapshot) -> Result<SnapshotMetadata, SnapshotStoreError> {
+    /// Writes a snapshot if its (order, version) is free, or holds a snapshot that cannot be
+    /// used (another fold's, an older schema, damaged): a usable snapshot is never overwritten
+    /// (seed defect 3 in docs/invariants.md). The replacement is conditional on the item being
+    /// the very write that was read, so of two writers replacing the same unusable item
+    /// exactly one wins; the other gets `Conflict`.
+    pub async fn put(&self, new: &NewSnapshot) -> Result<Written, SnapshotStoreError> {
         validate_order_id(&new.state.id)?;
         let (item, metadata) = codec::encode(new)?;
-        self.client
+        let conflict =
+            || SnapshotStoreError::Conflict { order_id: new.state.id.clone(), version: new.state.version };
+        let free = Condition { expression: "attribute_not_exists(orderId)".into(), ..Condition::default() };
+        if self.put_if(item.clone(), free).await? {
+            return Ok(Written { metadata, replaced: None });
+        }
+        let Some(existing) = self.item(&new.state.id, new.state.version).await? else {
+            // deleted in between: the slot is free again, and the next writer may take it
+            return Err(conflict());
+        };
+        let reason = match codec::decode(&existing) {
+            Ok(_) => return Err(conflict()),
+            Err(reason) => reason,
+        };
+        if self.put_if(item, Condition::same_as(&existing)).await? {
+            warn!(order_id = %new.state.id, version = new.state.version, %reason, "unusable snapshot replaced");
+            Ok(Written { metadata, replaced: Some(reason) })
+        } else {
+            Err(conflict())
+        }
+    }
+
+    /// `false` when the condition did not hold.
+    async fn put_if(&self, item: Item, condition: Condition) -> Result<bool, SnapshotStoreError> {
+        let result = self
+            .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(orderId)")
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
+            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(DynamoError::new("PutItem", &self.table, e).into()),
+        }
+    }
+
+    /// One snapshot item as stored (strongly consistent).
+    async fn item(&self, order_id: &str, version: u64) -> Result<Option<Item>, SnapshotStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("orderId", s(order_id))
+            .key("version", n(version))
+            .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
-                    SnapshotStoreError::Conflict {
-                        order_id: new.state.id.clone(),
-                        version: new.state.version,
-                    }
-                } else {
-                    DynamoError::new("PutItem", &self.table, e).into()
-                }
-            })?;
-        Ok(metadata)
+            .map_err(|e| DynamoError::new("GetItem", &self.table, e))?;
+        Ok(out.item)
     }
 
     /// The newest snapshot that passes every check; unusable ones on the way are logged and

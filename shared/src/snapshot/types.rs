@@ -31,6 +31,13 @@ pub struct SnapshotMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<Rule>,
     pub state_schema_version: u32,
+    /// The fingerprint of the fold that made the state (`domain::fingerprint`); a snapshot
+    /// made by another fold is unusable. Absent on snapshots from before fingerprints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold_fingerprint: Option<String>,
+    /// The build of the code that wrote it, to find a bad release's snapshots in bulk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer_build: Option<String>,
     pub state_encoding: StateEncoding,
     /// Length of the uncompressed JSON.
     pub state_bytes: u64,
@@ -91,6 +98,8 @@ pub enum Unusable {
     BadMetadata(String),
     #[error("state schema version {found}; this code reads {supported}")]
     StateSchema { found: u32, supported: u32 },
+    #[error("made by a fold with fingerprint {found:?}; this code's is {current}")]
+    FoldChanged { found: Option<String>, current: String },
     #[error("state cannot be decoded: {0}")]
     Undecodable(String),
     #[error("checksum mismatch: stored {stored}, computed {computed}")]

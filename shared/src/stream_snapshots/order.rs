@@ -160,8 +160,9 @@ impl StreamSnapshotter {
         };
         let version = decision.at_sequence;
         match self.repository.put_snapshot(&new).await {
-            Ok(_) => {
+            Ok(written) => {
                 outcome.written = true;
+                outcome.replaced = written.replaced.is_some();
                 let (strategy, rule) = (decision.strategy, decision.rule);
                 info!(version, %strategy, ?rule, trigger = %new.reason, "snapshot written");
                 Ok(true)

@@ -13,6 +13,8 @@ pub struct BatchReport {
     pub snapshots_written: u64,
     /// Snapshots that already existed (redelivery, or another handler got there first).
     pub snapshots_existing: u64,
+    /// Snapshots written over an unusable one at the same version (another fold's, say).
+    pub snapshots_replaced: u64,
     /// Snapshots that cannot fit in an item: skipped, logged at ERROR.
     pub snapshots_too_large: u64,
     pub orders_failed: u64,
@@ -29,7 +31,7 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 15] {
+    pub fn metrics(&self) -> [(&'static str, u64); 16] {
         [
             ("Records", self.records),
             ("Inserts", self.inserts),
@@ -38,6 +40,7 @@ impl BatchReport {
             ("Orders", self.orders),
             ("SnapshotsWritten", self.snapshots_written),
             ("SnapshotsExisting", self.snapshots_existing),
+            ("SnapshotsReplaced", self.snapshots_replaced),
             ("SnapshotsTooLarge", self.snapshots_too_large),
             ("OrdersFailed", self.orders_failed),
             ("OrdersUnreadable", self.orders_unreadable),
@@ -61,6 +64,7 @@ pub struct BatchOutcome {
 #[derive(Debug, Default)]
 pub(super) struct OrderOutcome {
     pub written: bool,
+    pub replaced: bool,
     pub existing: bool,
     pub too_large: bool,
     pub cache_hit: bool,
@@ -82,6 +86,7 @@ impl BatchReport {
     pub(super) fn add(&mut self, order: &OrderOutcome) {
         self.snapshots_written += u64::from(order.written);
         self.snapshots_existing += u64::from(order.existing);
+        self.snapshots_replaced += u64::from(order.replaced);
         self.snapshots_too_large += u64::from(order.too_large);
         self.cache_hits += u64::from(order.cache_hit);
         self.storage_reads += u64::from(order.reads);
