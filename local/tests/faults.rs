@@ -276,3 +276,49 @@ async fn a_stalled_database_times_out_cleanly_and_the_retry_converges() {
     assert_eq!(deliveries, 1);
     assert_converged(&t, "stall-1", 20).await;
 }
+
+#[tokio::test]
+async fn a_load_replays_when_the_snapshot_table_cannot_be_reached_and_the_events_can() {
+    let server = testkit::shared_server();
+    let t = TestTables::new().await;
+    let events = plain_history("unreach-1", 25);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    let at_20 = Order::replay("unreach-1", &events[..20]).unwrap();
+    let new = NewSnapshot {
+        state: at_20,
+        timestamp: NOW,
+        created_by: "test".into(),
+        reason: "test".into(),
+        strategy: None,
+        rule: None,
+    };
+    t.snapshot_store().put(&new).await.unwrap();
+    // the snapshot table is reached through a connection that is cut; the events directly
+    let proxy = Proxy::start(server.port()).await;
+    let unreachable = SnapshotStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.snapshots_table);
+    let repo = shared::repository::OrderRepository::new(t.event_store(), unreachable);
+    proxy.cut();
+
+    let loaded = repo.load("unreach-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("unreach-1", &events).unwrap(), "a full replay");
+    assert!(loaded.cost.snapshots_unreachable, "{:?}", loaded.cost);
+    assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 25));
+    assert!(loaded.cost.fallback.as_deref().unwrap_or_default().contains("unreachable"));
+    // the stream function counts the fallback (its snapshot write then fails, and is retried)
+    let stream =
+        StreamSnapshotter::new(repo.clone(), StrategySettings::default(), Arc::new(ManualClock::at(NOW)));
+    let (_, metrics) = local::deliver_measured(&stream, insert_batch(&events[20..], 21)).await.unwrap();
+    assert_eq!(metrics["LoadFallbacks"], 1, "{metrics:?}");
+
+    proxy.restore().await;
+    let loaded = repo.load("unreach-1").await.unwrap().unwrap();
+    assert_eq!((loaded.cost.snapshot_version, loaded.cost.snapshots_unreachable), (Some(20), false));
+    // with the events unreachable too, the load fails: nothing to replay from
+    let both = shared::repository::OrderRepository::new(
+        EventStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.events_table),
+        SnapshotStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.snapshots_table),
+    );
+    proxy.cut();
+    assert!(both.load("unreach-1").await.is_err());
+    proxy.restore().await;
+}

@@ -14,6 +14,8 @@ pub const MAX_SNAPSHOTS_PER_ORDER: &str = "MAX_SNAPSHOTS_PER_ORDER";
 pub const MAX_SNAPSHOT_AGE_DAYS: &str = "MAX_SNAPSHOT_AGE_DAYS";
 pub const DRIFT_CANARY_ORDERS: &str = "DRIFT_CANARY_ORDERS";
 pub const REBUILD_ORDERS_PER_SECOND: &str = "REBUILD_ORDERS_PER_SECOND";
+/// Set by the template to the stack's name: the metrics' `Stack` dimension.
+pub const STACK_NAME: &str = "STACK_NAME";
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{variable}={value:?} is invalid: {expected}")]
@@ -35,12 +37,26 @@ impl Default for TableNames {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub tables: TableNames,
     pub strategy: StrategySettings,
     pub retention: RetentionSettings,
     pub maintenance: MaintenanceSettings,
+    /// The stack the functions belong to (`local` when unset).
+    pub stack: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            tables: TableNames::default(),
+            strategy: StrategySettings::default(),
+            retention: RetentionSettings::default(),
+            maintenance: MaintenanceSettings::default(),
+            stack: "local".into(),
+        }
+    }
 }
 
 impl Config {
@@ -111,6 +127,7 @@ impl Config {
                     m.rebuild_orders_per_second,
                 )?,
             },
+            stack: value(STACK_NAME).unwrap_or_else(|| "local".to_owned()),
         })
     }
 }

@@ -61,6 +61,17 @@ impl DynamoError {
     }
 }
 
+impl DynamoError {
+    /// The table answered that it is busy: it is reachable, and more load will not help.
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_str() == "429"
+            || matches!(
+                self.code.as_str(),
+                "ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded"
+            )
+    }
+}
+
 /// Whether `error`, or any error behind it, is a transient DynamoDB failure (throttling,
 /// timeout, unreachable): the caller may retry the same request.
 pub fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {

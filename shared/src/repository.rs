@@ -52,6 +52,9 @@ pub struct LoadCost {
     pub read_units: f64,
     /// Snapshots passed over as unusable (corrupt, older schema, checksum mismatch).
     pub unusable_snapshots: u32,
+    /// The snapshot table could not be reached: the load replayed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub snapshots_unreachable: bool,
     /// Why the load replayed from the start although a snapshot existed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
@@ -119,7 +122,19 @@ impl OrderRepository {
         order_id: &str,
         upto: Option<u64>,
     ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
-        let lookup = self.snapshots.latest_usable(order_id).await?;
+        let lookup = match self.snapshots.latest_usable(order_id).await {
+            Ok(lookup) => lookup,
+            // Snapshots are a cache: when their table cannot be reached, the events still can.
+            // A throttled table is reached and busy: a replay would only add load elsewhere.
+            Err(SnapshotStoreError::Dynamo(error)) if !error.is_throttling() => {
+                warn!(order_id, %error, "snapshot table unreachable; replaying");
+                let fallback = format!("snapshot table unreachable: {error}");
+                let cost =
+                    LoadCost { snapshots_unreachable: true, fallback: Some(fallback), ..LoadCost::default() };
+                return self.replay(order_id, upto, cost).await;
+            }
+            Err(other) => return Err(other.into()),
+        };
         let mut cost =
             LoadCost { unusable_snapshots: lookup.passed_over.len() as u32, ..LoadCost::default() };
         cost.read(lookup.cost);

@@ -252,7 +252,7 @@ fn every_admin_route_is_behind_aws_iam_and_the_stage_is_ignored() {
     let env = &function["Properties"]["Environment"]["Variables"];
     assert_eq!(env["AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH"], "true");
     let events = function["Properties"]["Events"].as_mapping().unwrap();
-    assert_eq!(events.len(), 8, "one event per route (the admin tests hold them equal to the router's)");
+    assert_eq!(events.len(), 9, "one event per route (the admin tests hold them equal to the router's)");
     for (name, event) in events {
         assert_eq!(event["Type"], "Api", "{name:?}");
         assert_eq!(serde_yaml::to_string(&event["Properties"]["RestApiId"]).unwrap().trim(), "!Ref AdminApi");
@@ -274,4 +274,111 @@ fn api_gateways_own_errors_are_json_in_the_apis_shape() {
         assert_eq!(json["error"]["code"], "THROTTLED", "{kind}");
         assert_eq!(json["error"]["message"], "Too Many Requests", "{kind}");
     }
+}
+
+#[test]
+fn the_alarm_topic_uses_a_key_cloudwatch_may_use() {
+    let template = template();
+    let topic = &template["Resources"]["AlarmTopic"]["Properties"];
+    assert_eq!(serde_yaml::to_string(&topic["KmsMasterKeyId"]).unwrap().trim(), "!Ref AlarmTopicKey");
+    let statements = template["Resources"]["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let cloudwatch = statements
+        .iter()
+        .find(|s| s["Principal"]["Service"] == "cloudwatch.amazonaws.com")
+        .expect("a statement for CloudWatch");
+    let actions = serde_yaml::to_string(&cloudwatch["Action"]).unwrap();
+    assert!(actions.contains("kms:Decrypt") && actions.contains("kms:GenerateDataKey*"), "{actions}");
+    assert_eq!(cloudwatch["Effect"], "Allow");
+}
+
+#[test]
+fn own_metrics_are_dimensioned_by_stack_and_every_gap_has_an_alarm() {
+    let template = template();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let mut own = 0;
+    for (name, resource) in resources {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let properties = &resource["Properties"];
+        assert!(properties["AlarmActions"].as_sequence().is_some_and(|a| !a.is_empty()), "{name:?} notifies");
+        if properties["Namespace"] == "OrderSnapshots" {
+            own += 1;
+            let dimensions = serde_yaml::to_string(&properties["Dimensions"]).unwrap();
+            assert!(
+                dimensions.contains("Stack") && dimensions.contains("!Ref AWS::StackName"),
+                "{name:?}: {dimensions}"
+            );
+        }
+    }
+    assert!(own >= 6, "{own} alarms on the functions' own metrics");
+    for (id, metric) in [
+        ("OrdersFailedAlarm", "OrdersFailed"),
+        ("CleanupUnfinishedAlarm", "CleanupUnfinished"),
+        ("SnapshotStreamFunctionThrottlesAlarm", "Throttles"),
+        ("SnapshotCleanupFunctionThrottlesAlarm", "Throttles"),
+        ("SnapshotAdminFunctionThrottlesAlarm", "Throttles"),
+        ("SnapshotStreamFunctionDurationAlarm", "Duration"),
+        ("SnapshotCleanupFunctionDurationAlarm", "Duration"),
+        ("SnapshotAdminFunctionDurationAlarm", "Duration"),
+        ("EventsTableThrottlingAlarm", "ReadThrottleEvents"),
+        ("SnapshotsTableReadThrottlingAlarm", "ReadThrottleEvents"),
+        ("SnapshotsTableWriteThrottlingAlarm", "WriteThrottleEvents"),
+    ] {
+        assert_eq!(template["Resources"][id]["Properties"]["MetricName"], metric, "{id}");
+    }
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(serde_yaml::to_string(&env["STACK_NAME"]).unwrap().trim(), "!Ref AWS::StackName");
+}
+
+#[test]
+fn the_dashboard_shows_lag_writes_failures_fallbacks_cleanup_and_drift() {
+    let template = template();
+    let body =
+        serde_yaml::to_string(&template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]).unwrap();
+    let body = body.trim().trim_start_matches("!Sub").trim().trim_matches('\'');
+    let json: serde_json::Value = serde_json::from_str(body).expect("the dashboard body is JSON");
+    let text = json.to_string();
+    for metric in [
+        "IteratorAge",
+        "SnapshotsWritten",
+        "RecordsPoison",
+        "OrdersFailed",
+        "LoadFallbacks",
+        "SnapshotsDeleted",
+        "SnapshotDrift",
+    ] {
+        assert!(text.contains(metric), "{metric} is on the dashboard");
+    }
+    assert!(text.contains("${AWS::StackName}"), "per stack");
+}
+
+#[test]
+fn admin_access_is_split_into_read_only_and_operator_policies() {
+    let template = template();
+    let resource =
+        |id: &str| serde_yaml::to_string(&template["Resources"][id]["Properties"]["PolicyDocument"]).unwrap();
+    let read_only = resource("AdminReadOnlyPolicy");
+    assert!(
+        read_only.contains("/Prod/GET/admin/*")
+            && read_only.contains("/Prod/POST/admin/order-snapshots/verify/*"),
+        "{read_only}"
+    );
+    assert!(
+        !read_only.contains("DELETE") && !read_only.contains("/Prod/*/"),
+        "read-only may not delete: {read_only}"
+    );
+    let operator = resource("AdminOperatorPolicy");
+    assert!(operator.contains("/Prod/*/admin/*"), "{operator}");
+    for output in ["AdminReadOnlyPolicyArn", "AdminOperatorPolicyArn"] {
+        let value = serde_yaml::to_string(&template["Outputs"][output]["Value"]).unwrap();
+        assert!(value.contains("!Ref Admin"), "{output} is given to operators: {value}");
+    }
+    // no dead security path: the function has no group check and the template no group
+    assert!(template["Parameters"]["AdminGroup"].is_null());
+    let env = &template["Resources"]["SnapshotAdminFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(env["ADMIN_GROUP"].is_null());
 }

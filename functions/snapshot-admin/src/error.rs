@@ -21,8 +21,6 @@ pub enum ApiError {
     BadRequest(String),
     #[error("no authenticated admin caller")]
     Unauthenticated,
-    #[error("the caller is not in the admin group")]
-    NotAdmin,
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -51,7 +49,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthenticated | ApiError::NotAdmin => StatusCode::FORBIDDEN,
+            ApiError::Unauthenticated => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -69,7 +67,6 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthenticated => "unauthenticated",
-            ApiError::NotAdmin => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(_) => "conflict",
@@ -201,16 +198,6 @@ impl From<AdminError> for ApiError {
             AdminError::OrderNotFound(_) | AdminError::NothingStored(_) => ApiError::NotFound(e.to_string()),
             AdminError::Repository(e) => e.into(),
             AdminError::Snapshots(e) => e.into(),
-        }
-    }
-}
-
-impl ApiError {
-    /// The auth layer's refusal, as a fresh value (errors are not `Clone`).
-    pub fn from_auth(denied: &ApiError) -> ApiError {
-        match denied {
-            ApiError::NotAdmin => ApiError::NotAdmin,
-            _ => ApiError::Unauthenticated,
         }
     }
 }

@@ -17,10 +17,12 @@ pub fn order_id(raw: &str) -> Result<String, ApiError> {
     Ok(raw.to_owned())
 }
 
-/// A positive whole number without sign, leading zeros or anything else.
+/// A positive whole number without sign, leading zeros or anything else, at most
+/// 18446744073709551615 (2^64 - 1; the OpenAPI file says so).
 pub fn positive_integer(raw: &str, what: &str) -> Result<u64, ApiError> {
-    let bad = || ApiError::BadRequest(format!("{what} must be a positive whole number, got {raw:?}"));
-    if raw.is_empty() || raw.len() > 19 || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
+    let bad =
+        || ApiError::BadRequest(format!("{what} must be a whole number from 1 to {}, got {raw:?}", u64::MAX));
+    if raw.is_empty() || raw.len() > 20 || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.starts_with('0') {
         return Err(bad());
     }
     raw.parse::<u64>().map_err(|_| bad())
@@ -92,6 +94,8 @@ mod tests {
     fn versions_are_positive_whole_numbers_only() {
         assert_eq!(positive_integer("1", "version").unwrap(), 1);
         assert_eq!(positive_integer("18446744073709551", "version").unwrap(), 18_446_744_073_709_551);
+        assert_eq!(positive_integer("18446744073709551615", "version").unwrap(), u64::MAX);
+        assert!(positive_integer("18446744073709551616", "version").is_err(), "2^64 is refused");
         for bad in ["", "0", "-1", "+1", "01", "1.0", "1e3", "ten", " 1", "99999999999999999999"] {
             assert!(positive_integer(bad, "version").is_err(), "{bad:?}");
         }

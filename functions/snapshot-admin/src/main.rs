@@ -3,7 +3,6 @@ use shared::clock::SystemClock;
 use shared::config::Config;
 use shared::repository::OrderRepository;
 use snapshot_admin::audit::LogAudit;
-use snapshot_admin::auth::AuthPolicy;
 use snapshot_admin::job_starter::LambdaJobStarter;
 use snapshot_admin::{AppState, router};
 use std::sync::Arc;
@@ -16,7 +15,6 @@ async fn main() -> Result<(), Error> {
         .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
     let log_group =
         std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
-    let admin_group = std::env::var("ADMIN_GROUP").unwrap_or_else(|_| AuthPolicy::default().admin_group);
     let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let repository =
         OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
@@ -25,13 +23,9 @@ async fn main() -> Result<(), Error> {
         function_name: cleanup_function,
         log_group,
     };
-    let state = AppState::new(
-        repository,
-        config.retention,
-        Arc::new(SystemClock),
-        Arc::new(LogAudit),
-        AuthPolicy { admin_group },
-        |_, _| Arc::new(starter),
-    );
+    let state =
+        AppState::new(repository, config.retention, Arc::new(SystemClock), Arc::new(LogAudit), |_, _| {
+            Arc::new(starter)
+        });
     run(router(state)).await
 }

@@ -25,6 +25,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/order-snapshots/create/{orderId}"),
     ("GET", "/admin/order-snapshots/{orderId}"),
     ("DELETE", "/admin/order-snapshots/{orderId}/{version}"),
+    ("DELETE", "/admin/order-snapshots/{orderId}"),
     ("POST", "/admin/order-snapshots/cleanup"),
     ("POST", "/admin/order-snapshots/verify/{orderId}"),
     ("GET", "/admin/orders/{orderId}"),
@@ -38,6 +39,7 @@ pub fn action(method: &str, route: &str) -> &'static str {
         ("POST", "/admin/order-snapshots/create/{orderId}") => "snapshot.create",
         ("GET", "/admin/order-snapshots/{orderId}") => "snapshot.list",
         ("DELETE", "/admin/order-snapshots/{orderId}/{version}") => "snapshot.delete",
+        ("DELETE", "/admin/order-snapshots/{orderId}") => "snapshot.delete-all",
         ("POST", "/admin/order-snapshots/cleanup") => "snapshot.cleanup",
         ("POST", "/admin/order-snapshots/verify/{orderId}") => "snapshot.verify",
         ("GET", "/admin/orders/{orderId}") => "order.get",
@@ -130,6 +132,20 @@ pub async fn delete(
     state.admin.delete(&order_id, version).await?;
     tracing::info!(order_id, version, reason = %why, "snapshot deleted by an admin");
     Ok(Json(json!({ "orderId": order_id, "version": version, "deleted": true })).into_response())
+}
+
+/// Every snapshot of one order (a personal-data request); its events are not touched.
+pub async fn delete_all(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let order_id = input::order_id(&param(path)?)?;
+    let why = reason(&headers, &body, "personal-data request")?;
+    let deleted = state.admin.delete_all(&order_id).await?;
+    tracing::info!(order_id, deleted, reason = %why, "every snapshot of an order deleted by an admin");
+    Ok(Json(json!({ "orderId": order_id, "snapshotsDeleted": deleted, "eventsKept": true })).into_response())
 }
 
 pub async fn cleanup(

@@ -25,7 +25,7 @@ async fn main() -> Result<(), Error> {
             .with_rate(config.maintenance.rebuild_orders_per_second),
         admin: SnapshotAdmin::new(repository, clock),
     };
-    let metrics = &Metrics::emf(FUNCTION);
+    let metrics = &Metrics::emf(FUNCTION, &config.stack);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let stop_at = stop_at(event.context.deadline, SystemClock.now_ms() as u64);
         handle(maintenance, metrics, event.payload, stop_at).await

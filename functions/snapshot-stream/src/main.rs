@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
     let client = shared::client::dynamodb_client((&aws).into());
     let repository = OrderRepository::for_tables(client, &config.tables);
     let service = &StreamSnapshotter::new(repository, config.strategy, Arc::new(SystemClock));
-    let metrics = &Metrics::emf(FUNCTION);
+    let metrics = &Metrics::emf(FUNCTION, &config.stack);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawStreamEvent>| async move {
         handle(service, metrics, event.payload).await
     }))

@@ -188,6 +188,24 @@ impl SnapshotAdmin {
         Ok(self.repository.snapshots().delete(order_id, version).await?)
     }
 
+    /// Deletes every snapshot of an order (a personal-data request): returns how many. The
+    /// order's events are not touched; they belong to the order service, and a snapshot can be
+    /// built from them again.
+    pub async fn delete_all(&self, order_id: &str) -> Result<u64, AdminError> {
+        let store = self.repository.snapshots();
+        let mut deleted = 0;
+        // The table itself, not the keys index (which may lag): page until none is left.
+        loop {
+            let page = store.list(order_id, 100, None).await?;
+            if page.snapshots.is_empty() {
+                return Ok(deleted);
+            }
+            let versions: Vec<u64> = page.snapshots.iter().map(|s| s.version).collect();
+            store.delete_versions(order_id, &versions).await?;
+            deleted += versions.len() as u64;
+        }
+    }
+
     /// Replays the whole history and compares the newest snapshot with the replay of the
     /// events it covers. A history that cannot be read is reported as such, wherever the
     /// unreadable event stands.

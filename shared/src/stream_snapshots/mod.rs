@@ -36,6 +36,7 @@ use crate::repository::OrderRepository;
 use crate::settings::StrategySettings;
 use cache::StateCache;
 use futures_util::StreamExt;
+use report::OrderOutcome;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,11 +113,12 @@ impl StreamSnapshotter {
                     return (order_id, first_index, None);
                 }
                 let span = info_span!("order", order_id = %order_id);
-                let result = self.snapshot_order(&order_id, events).instrument(span).await;
+                let mut done = OrderOutcome::default();
+                let result = self.snapshot_order(&order_id, events, &mut done).instrument(span).await;
                 if result.is_err() {
                     earliest_failure.fetch_min(first_index, Ordering::SeqCst);
                 }
-                (order_id, first_index, Some(result))
+                (order_id, first_index, Some((done, result)))
             })
             .buffer_unordered(self.concurrency)
             .collect()
@@ -126,14 +128,16 @@ impl StreamSnapshotter {
         for (order_id, first_index, result) in results {
             match result {
                 None => report.orders_deferred += 1,
-                Some(Ok(done)) => {
+                Some((done, Ok(()))) => {
                     if let Some(u) = &done.unreadable {
                         let (sequence, reason, records) = (u.sequence, &u.reason, u.records);
                         warn!(order_id, sequence, %reason, records, "history unreadable; records acknowledged, no snapshot");
                     }
                     report.add(&done);
                 }
-                Some(Err(err)) => {
+                Some((done, Err(err))) => {
+                    // what it read before failing still counts
+                    report.add(&done);
                     report.orders_failed += 1;
                     let source = std::error::Error::source(&err);
                     error!(order_id, error = %err, ?source, "order failed; its records will be retried");

@@ -40,19 +40,19 @@ impl StreamSnapshotter {
         &self,
         order_id: &str,
         mut events: Vec<RecordedEvent>,
-    ) -> Result<OrderOutcome, StreamSnapshotError> {
+        outcome: &mut OrderOutcome,
+    ) -> Result<(), StreamSnapshotError> {
         let records = events.len() as u64;
         events.sort_by_key(|e| e.sequence);
         events.dedup_by_key(|e| e.sequence);
-        let mut outcome = OrderOutcome::default();
         let now = self.clock.now_ms();
-        let folded = match self.fold(order_id, &events, now, &mut outcome).await? {
+        let folded = match self.fold(order_id, &events, now, outcome).await? {
             Fold::Ready(folded) => *folded,
             Fold::Unreadable { sequence, reason } => {
                 let remembered = Remembered::Unreadable { sequence, reason: reason.clone(), checked_at: now };
                 self.cache.lock().expect("cache lock").put(order_id.to_owned(), remembered);
                 outcome.unreadable = Some(Unreadable { sequence, reason, records });
-                return Ok(outcome);
+                return Ok(());
             }
         };
         let current = folded.current();
@@ -67,15 +67,15 @@ impl StreamSnapshotter {
         let decision = strategy::decide(current, &facts, &self.settings);
         let mut newest_snapshot = snapshot;
         if decision.trigger.is_some() {
-            let state = self.state_at(order_id, &folded, decision.at_sequence, &mut outcome).await?;
+            let state = self.state_at(order_id, &folded, decision.at_sequence, outcome).await?;
             outcome.writes += 1;
-            if self.write(state, &decision, facts.now, &mut outcome).await? {
+            if self.write(state, &decision, facts.now, outcome).await? {
                 newest_snapshot = Some(SnapshotRef { version: decision.at_sequence, timestamp: facts.now });
             }
         }
         let current = folded.into_current();
         self.cache.lock().expect("cache lock").put_folded(order_id.to_owned(), current, newest_snapshot);
-        Ok(outcome)
+        Ok(())
     }
 
     /// The order with `events` folded in: onto the warm container's state when the batch
@@ -113,6 +113,7 @@ impl StreamSnapshotter {
         match self.repository.load_folded(order_id, Some(upto)).await {
             Ok(Some((folded, cost))) => {
                 outcome.reads += cost.round_trips;
+                outcome.load_fallback = cost.fallback.is_some();
                 Ok(Fold::Ready(Box::new(folded)))
             }
             Ok(None) => Err(StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto }),

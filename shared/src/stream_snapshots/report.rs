@@ -24,6 +24,8 @@ pub struct BatchReport {
     pub records_unreadable: u64,
     /// Orders left for the retry because an earlier record of the batch failed.
     pub orders_deferred: u64,
+    /// Cold loads that replayed past a snapshot (unusable, or its table unreachable).
+    pub load_fallbacks: u64,
     /// Orders served from the warm-container cache without reading storage.
     pub cache_hits: u64,
     pub storage_reads: u64,
@@ -31,7 +33,7 @@ pub struct BatchReport {
 }
 
 impl BatchReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 16] {
+    pub fn metrics(&self) -> [(&'static str, u64); 17] {
         [
             ("Records", self.records),
             ("Inserts", self.inserts),
@@ -46,6 +48,7 @@ impl BatchReport {
             ("OrdersUnreadable", self.orders_unreadable),
             ("RecordsUnreadable", self.records_unreadable),
             ("OrdersDeferred", self.orders_deferred),
+            ("LoadFallbacks", self.load_fallbacks),
             ("CacheHits", self.cache_hits),
             ("StorageReads", self.storage_reads),
             ("StorageWrites", self.storage_writes),
@@ -68,6 +71,7 @@ pub(super) struct OrderOutcome {
     pub existing: bool,
     pub too_large: bool,
     pub cache_hit: bool,
+    pub load_fallback: bool,
     pub reads: u32,
     pub writes: u32,
     pub unreadable: Option<Unreadable>,
@@ -89,6 +93,7 @@ impl BatchReport {
         self.snapshots_replaced += u64::from(order.replaced);
         self.snapshots_too_large += u64::from(order.too_large);
         self.cache_hits += u64::from(order.cache_hit);
+        self.load_fallbacks += u64::from(order.load_fallback);
         self.storage_reads += u64::from(order.reads);
         self.storage_writes += u64::from(order.writes);
         if let Some(unreadable) = &order.unreadable {
