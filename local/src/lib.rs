@@ -22,6 +22,16 @@ pub fn streams_client_for(endpoint: &str) -> aws_sdk_dynamodbstreams::Client {
     aws_sdk_dynamodbstreams::Client::from_conf(config)
 }
 
+/// A stream runner on `t`'s event table (tests): the local server testkit shares.
+pub async fn runner_for(
+    t: &testkit::TestTables,
+    config: stream_runner::RunnerConfig,
+) -> stream_runner::StreamRunner {
+    let arn = stream_arn(&t.client, &t.events_table).await.expect("the events table has a stream");
+    let streams = streams_client_for(&testkit::shared_server().endpoint());
+    stream_runner::StreamRunner::new(streams, t.client.clone(), arn, config).await.expect("a runner")
+}
+
 /// The stream ARN of `table`.
 pub async fn stream_arn(client: &aws_sdk_dynamodb::Client, table: &str) -> Result<String, String> {
     client

@@ -37,6 +37,13 @@ pub struct RunnerConfig {
     pub failure_destination: Option<PathBuf>,
 }
 
+impl RunnerConfig {
+    /// Small batches, short polls: for tests.
+    pub fn fast() -> Self {
+        RunnerConfig { batch_size: 25, poll_interval: Duration::from_millis(10), ..RunnerConfig::default() }
+    }
+}
+
 impl Default for RunnerConfig {
     fn default() -> Self {
         RunnerConfig {

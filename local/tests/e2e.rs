@@ -2,8 +2,7 @@
 //! local runner reads the table's real stream and calls the stream function's handler.
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use local::stream_runner::{RunnerConfig, StreamRunner};
-use local::{stream_arn, streams_client_for};
+use local::stream_runner::RunnerConfig;
 use serde_json::Value;
 use shared::clock::ManualClock;
 use shared::domain::{Money, OrderCommand};
@@ -11,21 +10,9 @@ use shared::settings::StrategySettings;
 use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
-use testkit::{TestTables, shared_server};
+use testkit::TestTables;
 
 const T0: i64 = 1_800_000_000_000;
-
-async fn runner(t: &TestTables, config: RunnerConfig) -> StreamRunner {
-    let arn = stream_arn(&t.client, &t.events_table).await.unwrap();
-    StreamRunner::new(streams_client_for(&shared_server().endpoint()), t.client.clone(), arn, config)
-        .await
-        .unwrap()
-}
-
-fn fast() -> RunnerConfig {
-    RunnerConfig { batch_size: 25, poll_interval: Duration::from_millis(10), ..RunnerConfig::default() }
-}
 
 async fn place_orders(t: &TestTables, orders: usize, items_each: usize) {
     let repo = t.repository();
@@ -51,7 +38,7 @@ async fn appends_in_snapshots_out() {
     let t = TestTables::new().await;
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
-    let mut runner = runner(&t, fast()).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
 
     place_orders(&t, 3, 24).await; // 25 events each
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
@@ -81,7 +68,7 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
     let t = TestTables::new().await;
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
-    let mut runner = runner(&t, fast()).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     place_orders(&t, 2, 14).await; // 15 events each, one batch of 25 then 5
 
     // the first delivery reports its 7th record as failed, once
@@ -123,8 +110,12 @@ async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_sha
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let destination = std::env::temp_dir().join(format!("failures-{}.jsonl", t.events_table));
-    let config = RunnerConfig { max_retries: 2, failure_destination: Some(destination.clone()), ..fast() };
-    let mut runner = runner(&t, config).await;
+    let config = RunnerConfig {
+        max_retries: 2,
+        failure_destination: Some(destination.clone()),
+        ..RunnerConfig::fast()
+    };
+    let mut runner = local::runner_for(&t, config).await;
     place_orders(&t, 1, 11).await; // 12 events
     // a poison record appended by a foreign writer: an unknown event type
     let mut item = shared::event_store::event_to_item(&shared::domain::samples::recorded(

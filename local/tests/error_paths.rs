@@ -3,8 +3,7 @@
 //! event costs one failure-destination line, not a retry storm for every later event.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use local::stream_runner::{RunnerConfig, StreamRunner};
-use local::{stream_arn, streams_client_for};
+use local::stream_runner::RunnerConfig;
 use serde_json::Value;
 use shared::admin::{SnapshotAdmin, VerifyResult};
 use shared::clock::ManualClock;
@@ -15,21 +14,9 @@ use shared::settings::StrategySettings;
 use shared::stream_snapshots::StreamSnapshotter;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use testkit::{TestTables, shared_server};
+use testkit::TestTables;
 
 const T0: i64 = 1_800_000_000_000;
-
-async fn runner(t: &TestTables, config: RunnerConfig) -> StreamRunner {
-    let arn = stream_arn(&t.client, &t.events_table).await.unwrap();
-    StreamRunner::new(streams_client_for(&shared_server().endpoint()), t.client.clone(), arn, config)
-        .await
-        .unwrap()
-}
-
-fn fast() -> RunnerConfig {
-    RunnerConfig { batch_size: 25, poll_interval: Duration::from_millis(10), ..RunnerConfig::default() }
-}
 
 fn item(seq: u64) -> OrderEvent {
     OrderEvent::ItemAdded {
@@ -49,7 +36,7 @@ async fn a_cancelled_multi_event_transaction_does_not_stall_the_stream() {
     let t = TestTables::new().await;
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
-    let mut runner = runner(&t, fast()).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     let events = t.event_store();
     events.append("tx-1", 0, &[created()], T0).await.unwrap();
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
@@ -82,8 +69,12 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let destination = std::env::temp_dir().join(format!("unreadable-{}.jsonl", t.events_table));
-    let config = RunnerConfig { max_retries: 2, failure_destination: Some(destination.clone()), ..fast() };
-    let mut runner = runner(&t, config).await;
+    let config = RunnerConfig {
+        max_retries: 2,
+        failure_destination: Some(destination.clone()),
+        ..RunnerConfig::fast()
+    };
+    let mut runner = local::runner_for(&t, config).await;
     let events = t.event_store();
     events.append("sick", 0, &[created()], T0).await.unwrap();
     for v in 1..5 {

@@ -6,8 +6,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use local::stream_runner::{RunnerConfig, StreamRunner};
-use local::{stream_arn, streams_client_for};
+use local::stream_runner::RunnerConfig;
 use serde_json::{Value, json};
 use shared::admin::{SnapshotAdmin, VerifyResult};
 use shared::clock::ManualClock;
@@ -15,7 +14,7 @@ use shared::settings::{RetentionSettings, StrategySettings};
 use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::Duration;
-use testkit::{TestTables, shared_server};
+use testkit::TestTables;
 use tower::ServiceExt;
 
 const T0: i64 = 1_800_000_000_000;
@@ -62,17 +61,6 @@ async fn write_order(t: &TestTables, order_id: &str, v2_items: bool) {
     put(t, order_id, 25, "OrderDelivered", 1, json!({"signedBy": "neighbour"})).await;
 }
 
-async fn runner(t: &TestTables, config: RunnerConfig) -> StreamRunner {
-    let arn = stream_arn(&t.client, &t.events_table).await.unwrap();
-    StreamRunner::new(streams_client_for(&shared_server().endpoint()), t.client.clone(), arn, config)
-        .await
-        .unwrap()
-}
-
-fn fast() -> RunnerConfig {
-    RunnerConfig { batch_size: 25, poll_interval: Duration::from_millis(10), ..RunnerConfig::default() }
-}
-
 fn stream(t: &TestTables) -> StreamSnapshotter {
     StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)))
 }
@@ -81,7 +69,7 @@ fn stream(t: &TestTables) -> StreamSnapshotter {
 async fn events_written_item_by_item_with_extra_fields_snapshot_load_and_verify() {
     let t = TestTables::new().await;
     let svc = stream(&t);
-    let mut runner = runner(&t, fast()).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     write_order(&t, "nest-1", false).await;
     write_order(&t, "nest-2", false).await;
 
@@ -103,7 +91,7 @@ async fn events_written_item_by_item_with_extra_fields_snapshot_load_and_verify(
 async fn item_added_at_schema_version_2_folds_like_version_1() {
     let t = TestTables::new().await;
     let svc = stream(&t);
-    let mut runner = runner(&t, fast()).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     write_order(&t, "nest-v1", false).await;
     write_order(&t, "nest-v2", true).await;
 
@@ -120,8 +108,8 @@ async fn item_added_at_schema_version_2_folds_like_version_1() {
 async fn an_unknown_event_type_never_snapshots_and_the_admin_get_names_its_sequence() {
     let t = TestTables::new().await;
     let svc = stream(&t);
-    let config = RunnerConfig { max_retries: 1, ..fast() };
-    let mut runner = runner(&t, config).await;
+    let config = RunnerConfig { max_retries: 1, ..RunnerConfig::fast() };
+    let mut runner = local::runner_for(&t, config).await;
     for seq in 1..=5 {
         let payload = match seq {
             1 => json!({"customerId": "c", "currency": "EUR"}),

@@ -5,7 +5,6 @@
 
 use shared::admin::{SnapshotAdmin, VerifyResult};
 use shared::clock::ManualClock;
-use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
 use shared::rebuild::{RebuildScope, RebuildService};
 use shared::snapshot::{NewSnapshot, Unusable};
@@ -16,20 +15,12 @@ use testkit::{LocalDynamo, TestTables, bulk_insert_events};
 const NOW: i64 = 1_800_000_000_000;
 
 fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
-    (1..=len)
-        .map(|seq| {
-            let event = match seq {
-                1 => OrderEvent::OrderCreated { customer_id: "c".into(), currency: "EUR".into() },
-                _ => OrderEvent::ItemAdded {
-                    sku: format!("S{}", seq % 4),
-                    name: "n".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(100 + seq as i64),
-                },
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
+    testkit::history(order_id, len, |seq| OrderEvent::ItemAdded {
+        sku: format!("S{}", seq % 4),
+        name: "n".into(),
+        quantity: 1,
+        unit_price: Money::from_minor(100 + seq as i64),
+    })
 }
 
 fn snapshot_of(state: Order) -> NewSnapshot {

@@ -8,6 +8,7 @@ use crate::dynamo::{DynamoError, Item, get_n, get_s, n, s};
 use crate::event_store::EventKey;
 use crate::snapshot::{Cursor, SnapshotStore, SnapshotStoreError, Unusable};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
@@ -114,13 +115,7 @@ impl JobStore {
         now: i64,
     ) -> Result<bool, SnapshotStoreError> {
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("orderId", s(REBUILD_JOB_ID))
-            .key("version", n(0))
-            .condition_expression("jobId = :job")
-            .expression_attribute_values(":job", s(job_id))
+            .update_of(job_id)
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":e", n(progress.examined))
             .expression_attribute_values(":r", n(progress.rebuilt))
@@ -140,33 +135,32 @@ impl JobStore {
                 .expression_attribute_names("#cursor", "cursor")
                 .expression_attribute_values(":done", AttributeValue::Bool(true)),
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(DynamoError::new("UpdateItem", &self.table, e).into()),
-        }
+        self.send(update).await
     }
 
     /// Counts a run of `job_id` (whatever it then does).
     pub async fn count_run(&self, job_id: &str) -> Result<(), SnapshotStoreError> {
-        let result = self
-            .client
+        let update = self.update_of(job_id).update_expression("ADD runs :one");
+        self.send(update.expression_attribute_values(":one", n(1))).await.map(|_| ())
+    }
+
+    /// An update of the job item that holds only while the job is still `job_id`.
+    fn update_of(&self, job_id: &str) -> UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table)
             .key("orderId", s(REBUILD_JOB_ID))
             .key("version", n(0))
             .condition_expression("jobId = :job")
-            .update_expression("ADD runs :one")
             .expression_attribute_values(":job", s(job_id))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
+    }
+
+    /// `false` when the job is no longer the one the update names.
+    async fn send(&self, update: UpdateItemFluentBuilder) -> Result<bool, SnapshotStoreError> {
+        match update.send().await {
+            Ok(_) => Ok(true),
             Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(DynamoError::new("UpdateItem", &self.table, e).into()),
         }

@@ -252,16 +252,7 @@ impl SnapshotStore {
         version: u64,
     ) -> Result<Option<Result<Snapshot, Unusable>>, SnapshotStoreError> {
         validate_order_id(order_id)?;
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("orderId", s(order_id))
-            .key("version", n(version))
-            .send()
-            .await
-            .map_err(|e| DynamoError::new("GetItem", &self.table, e))?;
-        Ok(out.item.as_ref().map(codec::decode))
+        Ok(self.item(order_id, version).await?.as_ref().map(codec::decode))
     }
 
     /// A page of an order's snapshots, newest first, without their states (a listing never
