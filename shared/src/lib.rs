@@ -23,6 +23,7 @@ pub mod snapshot;
 pub mod strategy;
 pub mod stream_snapshots;
 pub mod tables;
+pub mod telemetry;
 pub mod unreadable;
 
 pub use aws_sdk_dynamodb::Client as DynamoClient;

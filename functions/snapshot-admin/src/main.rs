@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let config = Config::from_env()?;
     let cleanup_function = std::env::var("CLEANUP_FUNCTION_NAME")
         .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
