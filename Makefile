@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
 
-.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all bench clean
+.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all seed-local bench clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ deploy: sam-build ## sam deploy (guided the first time, until a region is saved 
 invoke: venv ## run FN on EVENT locally: make invoke FN=snapshot-stream EVENT=events/snapshot-stream/insert-batch.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }
 	cargo run --quiet -p local --bin local-invoke -- $(FN) $(EVENT)
+
+seed-local: ## seed a running local server (make run's, ENDPOINT=http://127.0.0.1:8000) with the samples' data, for sam local invoke
+	cargo run --quiet -p local --bin local-invoke -- --seed $(or $(ENDPOINT),http://127.0.0.1:8000)
 
 invoke-all: venv ## make invoke for every function and every sample event
 	@set -e; for fn in $(FUNCTIONS); do for ev in events/$$fn/*.json; do \

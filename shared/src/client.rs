@@ -54,6 +54,21 @@ impl ClientTuning {
     }
 }
 
+/// Names an endpoint for every AWS client (`sam local invoke` points it at a local server).
+/// The template declares it empty: `AWS_ENDPOINT_URL` itself cannot be declared empty, since
+/// the SDK warns about an invalid URL at every start when it is.
+pub const LOCAL_ENDPOINT_URL: &str = "LOCAL_ENDPOINT_URL";
+
+/// The functions' AWS configuration: region, credentials and endpoints as the SDK finds them
+/// (`AWS_ENDPOINT_URL`…), or `LOCAL_ENDPOINT_URL` when it is set and not empty.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    match std::env::var(LOCAL_ENDPOINT_URL).ok().filter(|url| !url.trim().is_empty()) {
+        Some(url) => loader.endpoint_url(url).load().await,
+        None => loader.load().await,
+    }
+}
+
 /// The production client: the shared AWS configuration (region, credentials, endpoint; pass
 /// `(&sdk_config).into()`) with [`ClientTuning::default`].
 pub fn dynamodb_client(builder: Builder) -> aws_sdk_dynamodb::Client {

@@ -408,3 +408,20 @@ fn functions_and_the_api_are_traced_and_the_api_logs_who_called_what_in_json() {
     let role = serde_yaml::to_string(&template["Resources"]["SnapshotStreamRole"]).unwrap();
     assert!(role.contains("xray:PutTraceSegments"), "{role}");
 }
+
+#[test]
+fn sam_local_can_point_the_functions_at_a_local_server() {
+    let template = template();
+    let env = &template["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(env[shared::client::LOCAL_ENDPOINT_URL], "", "declared, and empty when deployed");
+    let file: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../local/sam-env.json")).unwrap(),
+    )
+    .unwrap();
+    let overrides = file["Parameters"].as_object().expect("overrides for every function");
+    assert!(overrides["LOCAL_ENDPOINT_URL"].as_str().is_some_and(|u| u.starts_with("http://")));
+    for name in overrides.keys() {
+        // sam local's --env-vars only overrides variables the template declares
+        assert!(!env[name.as_str()].is_null(), "{name} is declared in the template");
+    }
+}

@@ -15,7 +15,7 @@ async fn main() -> Result<(), Error> {
         .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
     let log_group =
         std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = shared::client::sdk_config().await;
     let repository =
         OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
     let starter = LambdaJobStarter {

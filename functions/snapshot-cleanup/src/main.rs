@@ -14,7 +14,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = shared::client::sdk_config().await;
     let repository =
         OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
     let clock = Arc::new(SystemClock);

@@ -11,7 +11,7 @@ use std::sync::Arc;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = shared::client::sdk_config().await;
     let client = shared::client::dynamodb_client((&aws).into());
     let repository = OrderRepository::for_tables(client, &config.tables);
     let service = &StreamSnapshotter::new(repository, config.strategy, Arc::new(SystemClock));

@@ -2,6 +2,9 @@
 //! the way Lambda would: a fresh local DynamoDB server with the tables and the data the sample
 //! events refer to, `cargo lambda watch` serving the function (and the Lambda Invoke API, so the
 //! admin API's async cleanup reaches the cleanup function), then `cargo lambda invoke`.
+//!
+//! `make seed-local` (`local-invoke --seed <endpoint>`) only seeds a running local server (`make
+//! run`'s) with the tables and the data every sample event refers to: for `sam local invoke`.
 
 use serde_json::Value;
 use shared::config::TableNames;
@@ -32,8 +35,13 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<ExitCode, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, endpoint] = args.as_slice()
+        && flag == "--seed"
+    {
+        return seed_running(endpoint).await;
+    }
     let [function, event] = args.as_slice() else {
-        return Err("usage: local-invoke <function> <events/function/file.json>".into());
+        return Err("usage: local-invoke <function> <events/function/file.json> | --seed <endpoint>".into());
     };
     if !FUNCTIONS.contains(&function.as_str()) {
         return Err(format!("unknown function {function:?}; one of {FUNCTIONS:?}"));
@@ -99,6 +107,22 @@ async fn run() -> Result<ExitCode, String> {
 /// The data the sample events talk about: for the stream function, the events its INSERT
 /// records carry (as the order service appended them); for the others, order o-1001 with 25
 /// events and 4 snapshots of various ages.
+/// Seeds a running server at `endpoint`: the tables (left as they are when they exist) and the
+/// data of every function's sample events.
+async fn seed_running(endpoint: &str) -> Result<ExitCode, String> {
+    let client = client_for(endpoint);
+    let names = TableNames::default();
+    tables::EVENTS.create(&client, &names.events).await.map_err(|e| e.to_string())?;
+    tables::SNAPSHOTS.create(&client, &names.snapshots).await.map_err(|e| e.to_string())?;
+    seed_stream_samples(&client, &names).await?;
+    seed_order_1001(&client, &names).await?;
+    println!(
+        "{endpoint}: tables {} and {} hold what the sample events refer to",
+        names.events, names.snapshots
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn seed(client: &aws_sdk_dynamodb::Client, names: &TableNames, function: &str) -> Result<(), String> {
     if function == "snapshot-stream" {
         return seed_stream_samples(client, names).await;
@@ -143,7 +167,11 @@ async fn seed_order_1001(client: &aws_sdk_dynamodb::Client, names: &TableNames) 
             strategy: None,
             rule: None,
         };
-        snapshots.put(&new).await.map_err(|e| e.to_string())?;
+        match snapshots.put(&new).await {
+            // seeded before: the snapshot is there
+            Ok(_) | Err(shared::snapshot::SnapshotStoreError::Conflict { .. }) => {}
+            Err(e) => return Err(e.to_string()),
+        }
     }
     Ok(())
 }
