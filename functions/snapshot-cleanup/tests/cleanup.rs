@@ -302,6 +302,10 @@ async fn a_snapshot_item_with_a_malformed_key_attribute_is_skipped_and_the_run_m
     bad.insert("timestamp".into(), aws_sdk_dynamodb::types::AttributeValue::S("yesterday".into()));
     t.client.put_item().table_name(&t.snapshots_table).set_item(Some(bad)).send().await.unwrap();
 
+    // and control items in the same table (a rebuild job's) are not snapshots, nor malformed
+    let rebuild = shared::rebuild::RebuildService::new(t.repository(), Arc::new(ManualClock::at(NOW)));
+    rebuild.start(shared::rebuild::RebuildScope::Stale, "test", false).await.unwrap();
+
     // every night, small pages: each run gets past it
     let cleanup = service(&t).with_page_size(3);
     for night in 0..2 {

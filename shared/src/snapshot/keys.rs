@@ -34,7 +34,7 @@ pub struct Cursor {
 
 #[derive(Debug)]
 pub struct KeysPage {
-    /// (orderId, key) in scan order; includes items that are not snapshots (e.g. the cursor).
+    /// (orderId, key) of the snapshots in scan order (control items left out).
     pub keys: Vec<(String, SnapshotKey)>,
     /// Items skipped because a key attribute could not be read (logged with their key).
     pub malformed: u64,
@@ -107,6 +107,8 @@ impl SnapshotStore {
         let mut malformed = 0;
         for item in page.items() {
             match (get_s(item, "orderId"), key_of(item)) {
+                // control items (the cleanup's cursor, the rebuild job) are not snapshots
+                (Ok(order_id), _) if validate_order_id(order_id).is_err() => {}
                 (Ok(order_id), Ok(key)) => keys.push((order_id.to_owned(), key)),
                 (order_id, key) => {
                     let (order_id, version) = (order_id.ok(), item.get("version"));
