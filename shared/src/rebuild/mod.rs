@@ -13,15 +13,17 @@
 //! The stale scope reads the snapshot keys index, as cleanup does, and one item per order.
 
 mod job;
+mod scope;
 
 pub use job::{JobCursor, JobStore, Progress, REBUILD_JOB_ID, RebuildJob};
+pub use scope::RebuildScope;
 
 use crate::clock::Clock;
 use crate::order_id::validate_order_id;
 use crate::repository::{OrderRepository, RepositoryError};
 use crate::snapshot::{NewSnapshot, SnapshotEncodeError, SnapshotStoreError};
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -33,22 +35,6 @@ pub const PAGE: u16 = 100;
 pub const ORDERS_PER_SECOND: u32 = 25;
 /// Orders of a page rebuilt at once.
 const ORDER_CONCURRENCY: usize = 4;
-
-/// Which orders a job renews.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind", deny_unknown_fields)]
-pub enum RebuildScope {
-    /// Every order (after a fold change: renew every snapshot, idle orders included).
-    All,
-    /// Orders whose newest snapshot cannot be used.
-    Stale,
-    /// Orders with at least `events` events and no usable snapshot (the backfill).
-    #[serde(rename_all = "camelCase")]
-    MinEvents { events: u64 },
-    /// These orders.
-    #[serde(rename_all = "camelCase")]
-    Orders { order_ids: Vec<String> },
-}
 
 #[derive(Debug, Error)]
 pub enum RebuildError {
@@ -183,7 +169,8 @@ impl RebuildService {
         let mut run = RebuildRun { job_id: job.job_id.clone(), ..RebuildRun::default() };
         let mut cursor = job.resume_from.clone();
         while run.pages == 0 || Instant::now() < deadline {
-            let (orders, next) = self.page(&job.scope, cursor.as_ref()).await?;
+            let (orders, next) =
+                scope::page(&self.repository, &job.scope, cursor.as_ref(), self.page_size).await?;
             run.pages += 1;
             let mut progress = Progress::default();
             let job = &job;
@@ -216,54 +203,6 @@ impl RebuildService {
         }
         info!(job = %run.job_id, pages = run.pages, rebuilt = run.progress.rebuilt, finished = run.finished, "rebuild run");
         Ok(Some(run))
-    }
-
-    /// The next page of orders in scope, and where the page after it starts.
-    async fn page(
-        &self,
-        scope: &RebuildScope,
-        cursor: Option<&JobCursor>,
-    ) -> Result<(Vec<String>, Option<JobCursor>), RebuildError> {
-        let events = self.repository.events();
-        let from_events = |sequence: u64| async move {
-            let after = match cursor {
-                Some(JobCursor::Events(key)) => Some(key),
-                _ => None,
-            };
-            let page = events
-                .scan_orders_with(sequence, after, self.page_size)
-                .await
-                .map_err(RepositoryError::from)?;
-            Ok::<_, RebuildError>((page.orders, page.next.map(JobCursor::Events)))
-        };
-        match scope {
-            RebuildScope::All => from_events(1).await,
-            RebuildScope::MinEvents { events } => from_events(*events).await,
-            RebuildScope::Stale => {
-                let after = match cursor {
-                    Some(JobCursor::Keys(key)) => Some(key),
-                    _ => None,
-                };
-                let page = self.repository.snapshots().scan_keys(after, self.page_size).await?;
-                let mut orders: Vec<String> = page
-                    .keys
-                    .into_iter()
-                    .map(|(id, _)| id)
-                    .filter(|id| validate_order_id(id).is_ok())
-                    .collect();
-                orders.dedup();
-                Ok((orders, page.next.map(JobCursor::Keys)))
-            }
-            RebuildScope::Orders { order_ids } => {
-                let start = match cursor {
-                    Some(JobCursor::Index(i)) => *i,
-                    _ => 0,
-                };
-                let end = (start + usize::from(self.page_size)).min(order_ids.len());
-                let next = (end < order_ids.len()).then_some(JobCursor::Index(end));
-                Ok((order_ids[start.min(end)..end].to_vec(), next))
-            }
-        }
     }
 
     /// One order: skipped when the scope only wants orders without a usable snapshot and it

@@ -1,6 +1,7 @@
 //! Snapshots: their shapes, their stored form, and the table that holds them.
 
 pub mod codec;
+mod condition;
 mod keys;
 mod store;
 mod types;

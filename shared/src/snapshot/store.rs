@@ -2,6 +2,7 @@
 //! listings without state, deletes.
 
 use super::codec;
+use super::condition::Condition;
 use super::types::{NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, Unusable};
 use crate::dynamo::{DynamoError, Item, ReadCost, get_n, n, s};
 use crate::order_id::{InvalidOrderId, validate_order_id};
@@ -42,36 +43,6 @@ pub enum SnapshotStoreError {
 pub struct Written {
     pub metadata: SnapshotMetadata,
     pub replaced: Option<Unusable>,
-}
-
-/// A condition expression with its names and values.
-#[derive(Default)]
-struct Condition {
-    expression: String,
-    names: std::collections::HashMap<String, String>,
-    values: Item,
-}
-
-impl Condition {
-    /// The item is still `existing`: the same write (every write has its own `writeId`;
-    /// items from before it existed are told apart by their timestamp).
-    fn same_as(existing: &Item) -> Condition {
-        let mut condition = Condition::default();
-        let mut parts = Vec::new();
-        for (placeholder, name) in [("#wid", "writeId"), ("#ts", "timestamp")] {
-            condition.names.insert(placeholder.to_owned(), name.to_owned());
-            let value = format!(":{name}");
-            match existing.get(name) {
-                Some(found) => {
-                    condition.values.insert(value.clone(), found.clone());
-                    parts.push(format!("{placeholder} = {value}"));
-                }
-                None => parts.push(format!("attribute_not_exists({placeholder})")),
-            }
-        }
-        condition.expression = format!("attribute_exists(orderId) AND {}", parts.join(" AND "));
-        condition
-    }
 }
 
 /// A snapshot the lookup passed over, and why.
