@@ -344,12 +344,8 @@ impl StreamRunner {
     /// The table's items at `keys`, by key.
     async fn items(&self, keys: Vec<Item>) -> Result<HashMap<String, Item>, String> {
         let mut found = HashMap::new();
-        let mut unique: Vec<Item> = Vec::new();
-        for key in keys {
-            if !unique.iter().any(|k| key_text(k) == key_text(&key)) {
-                unique.push(key);
-            }
-        }
+        let mut seen = std::collections::HashSet::new();
+        let unique: Vec<Item> = keys.into_iter().filter(|key| seen.insert(key_text(key))).collect();
         for chunk in unique.chunks(100) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
