@@ -53,17 +53,18 @@ impl Order {
                 found: recorded.sequence,
             });
         }
-        let mut next = self.clone();
-        next.apply_fact(&recorded.event, recorded.occurred_at)
+        // In place: `apply_fact` checks every sum before it changes anything, so a refused
+        // event leaves the state as it was without a copy of it (a copy per event made
+        // replaying a large order quadratic).
+        self.apply_fact(&recorded.event, recorded.occurred_at)
             .ok_or_else(|| FoldError::Overflow { order_id: self.id.clone(), sequence: recorded.sequence })?;
-        next.version = recorded.sequence;
-        next.last_event_id = Some(recorded.event_id.clone());
-        next.updated_at = Some(recorded.occurred_at);
-        *self = next;
+        self.version = recorded.sequence;
+        self.last_event_id = Some(recorded.event_id.clone());
+        self.updated_at = Some(recorded.occurred_at);
         Ok(())
     }
 
-    /// Applies one fact; `None` only on arithmetic overflow.
+    /// Applies one fact; `None` only on arithmetic overflow, and then nothing has changed.
     fn apply_fact(&mut self, event: &OrderEvent, at: i64) -> Option<()> {
         match event {
             OrderEvent::OrderCreated { customer_id, currency } => {
@@ -73,32 +74,40 @@ impl Order {
                 self.created_at = Some(at);
             }
             OrderEvent::ItemAdded { sku, name, quantity, unit_price } => {
-                match self.items.iter_mut().find(|i| &i.sku == sku) {
-                    Some(item) => {
-                        item.quantity = item.quantity.checked_add(*quantity)?;
+                let existing = self.items.iter().position(|i| &i.sku == sku);
+                let quantity = match existing {
+                    Some(at) => self.items[at].quantity.checked_add(*quantity)?,
+                    None => *quantity,
+                };
+                let total = total_with(&self.items, sku, Some((quantity, *unit_price)))?;
+                match existing {
+                    Some(at) => {
+                        let item = &mut self.items[at];
+                        item.quantity = quantity;
                         item.unit_price = *unit_price;
                         item.name = name.clone();
                     }
                     None => self.items.push(LineItem {
                         sku: sku.clone(),
                         name: name.clone(),
-                        quantity: *quantity,
+                        quantity,
                         unit_price: *unit_price,
                     }),
                 }
                 self.items.retain(|i| i.quantity > 0);
-                self.total = items_total(&self.items)?;
+                self.total = total;
             }
             OrderEvent::ItemRemoved { sku } => {
+                self.total = total_with(&self.items, sku, None)?;
                 self.items.retain(|i| &i.sku != sku);
-                self.total = items_total(&self.items)?;
             }
             OrderEvent::ItemQuantityChanged { sku, quantity } => {
-                if let Some(item) = self.items.iter_mut().find(|i| &i.sku == sku) {
-                    item.quantity = *quantity;
+                if let Some(at) = self.items.iter().position(|i| &i.sku == sku) {
+                    let line = (*quantity, self.items[at].unit_price);
+                    self.total = total_with(&self.items, sku, Some(line))?;
+                    self.items[at].quantity = *quantity;
+                    self.items.retain(|i| i.quantity > 0);
                 }
-                self.items.retain(|i| i.quantity > 0);
-                self.total = items_total(&self.items)?;
             }
             OrderEvent::ShippingAddressSet { address } => {
                 self.shipping_address = Some(address.clone());
@@ -164,10 +173,28 @@ impl Order {
     }
 }
 
-fn items_total(items: &[LineItem]) -> Option<Money> {
-    items
-        .iter()
-        .try_fold(Money::ZERO, |acc, item| acc.checked_add(item.unit_price.checked_mul(item.quantity)?))
+/// The total the items would have with `sku`'s line set to `(quantity, unit price)` (added
+/// at the end when absent; `None`: removed), computed before anything changes and summed in
+/// the items' order, as the state will hold them.
+fn total_with(items: &[LineItem], sku: &str, line: Option<(u32, Money)>) -> Option<Money> {
+    let mut total = Money::ZERO;
+    let mut seen = false;
+    for item in items {
+        let (quantity, price) = if item.sku == sku {
+            seen = true;
+            match line {
+                Some(line) => line,
+                None => continue,
+            }
+        } else {
+            (item.quantity, item.unit_price)
+        };
+        total = total.checked_add(price.checked_mul(quantity)?)?;
+    }
+    match line {
+        Some((quantity, price)) if !seen => total.checked_add(price.checked_mul(quantity)?),
+        _ => Some(total),
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +261,35 @@ mod tests {
         };
         assert!(matches!(order.apply(&huge(1, "a")), Err(FoldError::Overflow { .. })));
         assert_eq!(order, Order::empty("o-1"));
+    }
+
+    #[test]
+    fn an_item_event_that_would_overflow_changes_nothing_at_all() {
+        // given an order whose one line is worth half of what Money holds
+        let line = |seq, sku: &str, quantity| {
+            let unit_price = Money::from_minor(i64::MAX / 4);
+            event(
+                "o-1",
+                seq,
+                OrderEvent::ItemAdded { sku: sku.into(), name: sku.into(), quantity, unit_price },
+            )
+        };
+        let mut order = Order::replay("o-1", &[line(1, "a", 2)]).unwrap();
+        let before = order.clone();
+        // when any item event would push the total past it, then the state stays as it was
+        for refused in [
+            line(2, "a", 3),
+            line(2, "b", 3),
+            event("o-1", 2, OrderEvent::ItemQuantityChanged { sku: "a".into(), quantity: 5 }),
+        ] {
+            assert!(matches!(order.apply(&refused), Err(FoldError::Overflow { .. })), "{refused:?}");
+            assert_eq!(order, before, "{refused:?}");
+        }
+        // and one that fits still applies
+        order
+            .apply(&event("o-1", 2, OrderEvent::ItemQuantityChanged { sku: "a".into(), quantity: 1 }))
+            .unwrap();
+        assert_eq!(order.total, Money::from_minor(i64::MAX / 4));
     }
 
     #[test]
