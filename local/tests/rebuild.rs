@@ -7,10 +7,10 @@ use shared::admin::{SnapshotAdmin, VerifyResult};
 use shared::clock::ManualClock;
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
 use shared::rebuild::{RebuildScope, RebuildService};
-use shared::snapshot::{NewSnapshot, Unusable};
+use shared::snapshot::Unusable;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use testkit::{LocalDynamo, TestTables, bulk_insert_events};
+use testkit::{LocalDynamo, TestTables, bulk_insert_events, snapshot_of};
 
 const NOW: i64 = 1_800_000_000_000;
 
@@ -21,17 +21,6 @@ fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
         quantity: 1,
         unit_price: Money::from_minor(100 + seq as i64),
     })
-}
-
-fn snapshot_of(state: Order) -> NewSnapshot {
-    NewSnapshot {
-        state,
-        timestamp: NOW,
-        created_by: "test".into(),
-        reason: "test".into(),
-        strategy: None,
-        rule: None,
-    }
 }
 
 /// A snapshot as the previous release's fold wrote it: its metadata names that fold.

@@ -51,8 +51,8 @@ async fn a_throttled_stream_batch_is_retried_by_the_sdk_then_reported_and_conver
     let (response, report) = local::deliver_measured(&service, insert_batch(&events, 1)).await.unwrap();
     assert_eq!(
         throttled_query.num_calls(),
-        production().max_attempts as usize,
-        "the SDK retried the throttled read"
+        2 * production().max_attempts as usize,
+        "the SDK retried both throttled reads (the snapshot and the newest events, sent together)"
     );
     let failed: Vec<_> =
         response.batch_item_failures.iter().filter_map(|f| f.item_identifier.clone()).collect();

@@ -2,7 +2,7 @@
 //! An absent variable takes its default; a malformed one is an error naming the variable,
 //! so a bad deployment fails at start instead of snapshotting wrongly.
 
-use crate::settings::{MaintenanceSettings, RetentionSettings, StrategySettings};
+use crate::settings::{LoadSettings, MaintenanceSettings, RetentionSettings, StrategySettings};
 use thiserror::Error;
 
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
@@ -14,8 +14,26 @@ pub const MAX_SNAPSHOTS_PER_ORDER: &str = "MAX_SNAPSHOTS_PER_ORDER";
 pub const MAX_SNAPSHOT_AGE_DAYS: &str = "MAX_SNAPSHOT_AGE_DAYS";
 pub const DRIFT_CANARY_ORDERS: &str = "DRIFT_CANARY_ORDERS";
 pub const REBUILD_ORDERS_PER_SECOND: &str = "REBUILD_ORDERS_PER_SECOND";
+/// Events beyond the snapshot threshold a load reads beside the snapshot; `off`: none.
+pub const LOAD_TAIL_MARGIN: &str = "LOAD_TAIL_MARGIN";
+/// The largest margin: a read-ahead past it costs more than the round trip it saves.
+const MAX_TAIL_MARGIN: u32 = 1_000;
 /// Set by the template to the stack's name: the metrics' `Stack` dimension.
 pub const STACK_NAME: &str = "STACK_NAME";
+/// Every variable [`Config`] reads.
+pub const VARIABLES: [&str; 11] = [
+    EVENTS_TABLE,
+    SNAPSHOTS_TABLE,
+    DEFAULT_SNAPSHOT_STRATEGY,
+    EVENT_COUNT_SNAPSHOT_THRESHOLD,
+    TIME_BASED_SNAPSHOT_INTERVAL_HOURS,
+    MAX_SNAPSHOTS_PER_ORDER,
+    MAX_SNAPSHOT_AGE_DAYS,
+    DRIFT_CANARY_ORDERS,
+    REBUILD_ORDERS_PER_SECOND,
+    LOAD_TAIL_MARGIN,
+    STACK_NAME,
+];
 
 #[derive(Debug, Error, PartialEq, Eq)]
 #[error("{variable}={value:?} is invalid: {expected}")]
@@ -43,6 +61,7 @@ pub struct Config {
     pub strategy: StrategySettings,
     pub retention: RetentionSettings,
     pub maintenance: MaintenanceSettings,
+    pub load: LoadSettings,
     /// The stack the functions belong to (`local` when unset).
     pub stack: String,
 }
@@ -54,6 +73,7 @@ impl Default for Config {
             strategy: StrategySettings::default(),
             retention: RetentionSettings::default(),
             maintenance: MaintenanceSettings::default(),
+            load: LoadSettings::default(),
             stack: "local".into(),
         }
     }
@@ -127,8 +147,29 @@ impl Config {
                     m.rebuild_orders_per_second,
                 )?,
             },
+            load: LoadSettings {
+                tail_margin: match value(LOAD_TAIL_MARGIN) {
+                    None => defaults.load.tail_margin,
+                    Some(v) if v.eq_ignore_ascii_case("off") => None,
+                    Some(v) => match v.parse::<u32>() {
+                        Ok(margin) if margin <= MAX_TAIL_MARGIN => Some(margin),
+                        _ => {
+                            return Err(ConfigError {
+                                variable: LOAD_TAIL_MARGIN,
+                                value: v,
+                                expected: "a whole number up to 1000, or off",
+                            });
+                        }
+                    },
+                },
+            },
             stack: value(STACK_NAME).unwrap_or_else(|| "local".to_owned()),
         })
+    }
+
+    /// The newest events a load reads beside the snapshot (`None`: no read-ahead).
+    pub fn read_ahead(&self) -> Option<u32> {
+        self.load.read_ahead(&self.strategy)
     }
 }
 
@@ -201,6 +242,16 @@ mod tests {
     }
 
     #[test]
+    fn the_read_ahead_is_threshold_plus_margin_plus_the_anchor_event() {
+        let default = from(&[]).unwrap();
+        assert_eq!(default.read_ahead(), Some(crate::repository::DEFAULT_READ_AHEAD));
+        let wide = from(&[(EVENT_COUNT_SNAPSHOT_THRESHOLD, "50"), (LOAD_TAIL_MARGIN, "25")]).unwrap();
+        assert_eq!(wide.read_ahead(), Some(76));
+        assert_eq!(from(&[(LOAD_TAIL_MARGIN, "0")]).unwrap().read_ahead(), Some(11));
+        assert_eq!(from(&[(LOAD_TAIL_MARGIN, "off")]).unwrap().read_ahead(), None);
+    }
+
+    #[test]
     fn malformed_values_name_their_variable() {
         for (var, bad) in [
             (EVENT_COUNT_SNAPSHOT_THRESHOLD, "ten"),
@@ -213,6 +264,9 @@ mod tests {
             (REBUILD_ORDERS_PER_SECOND, "fast"),
             (DEFAULT_SNAPSHOT_STRATEGY, "SOMETIMES"),
             (SNAPSHOTS_TABLE, "bad table!"),
+            (LOAD_TAIL_MARGIN, "-1"),
+            (LOAD_TAIL_MARGIN, "1001"),
+            (LOAD_TAIL_MARGIN, "never"),
         ] {
             let err = from(&[(var, bad)]).unwrap_err();
             assert_eq!(err.variable, var);

@@ -72,6 +72,30 @@ impl Default for MaintenanceSettings {
     }
 }
 
+/// How loads read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoadSettings {
+    /// Events beyond the snapshot threshold that a load reads beside the newest snapshot, so
+    /// that a lagging stream still leaves a one-round-trip load; `None`: no read-ahead (the
+    /// snapshot, then the events after it).
+    pub tail_margin: Option<u32>,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings { tail_margin: Some(10) }
+    }
+}
+
+impl LoadSettings {
+    /// The newest events a load reads beside the snapshot: the threshold the stream function
+    /// snapshots at, the margin, and the snapshot's own event.
+    pub fn read_ahead(&self, strategy: &StrategySettings) -> Option<u32> {
+        let threshold = u32::try_from(strategy.event_count_threshold).unwrap_or(u32::MAX);
+        self.tail_margin.map(|margin| threshold.saturating_add(margin).saturating_add(1))
+    }
+}
+
 /// How many snapshots an order keeps, and for how long (the newest always stays).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetentionSettings {

@@ -5,22 +5,14 @@
 use proptest::prelude::*;
 use shared::clock::ManualClock;
 use shared::domain::Order;
+use shared::repository::DEFAULT_READ_AHEAD;
 use shared::settings::StrategySettings;
-use shared::snapshot::{NewSnapshot, codec};
+use shared::snapshot::codec;
 use shared::stream_snapshots::{ChangeBody, ChangeKind, StreamChange, StreamSnapshotter};
 use std::sync::Arc;
-use testkit::{TestTables, arb_history, arb_json, bulk_insert_events, bulk_insert_items, with_extra_field};
-
-fn new_snapshot(state: Order) -> NewSnapshot {
-    NewSnapshot {
-        state,
-        timestamp: 0,
-        created_by: "proptest".into(),
-        reason: "property".into(),
-        strategy: None,
-        rule: None,
-    }
-}
+use testkit::{
+    TestTables, arb_history, arb_json, bulk_insert_events, bulk_insert_items, snapshot_of, with_extra_field,
+};
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -35,7 +27,7 @@ proptest! {
         let prefix = Order::replay("o-p", &events[..cut]);
         match (full, prefix) {
             (Ok(full), Ok(prefix)) => {
-                let (item, _) = codec::encode(&new_snapshot(prefix)).unwrap();
+                let (item, _) = codec::encode(&snapshot_of(prefix)).unwrap();
                 let mut state = codec::decode(&item).unwrap().state;
                 state.apply_all(&events[cut..]).unwrap();
                 prop_assert_eq!(state, full);
@@ -51,7 +43,8 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     /// Against the local server: the repository's load equals replay for any snapshot point,
-    /// including several snapshots and a snapshot at the very last event.
+    /// including several snapshots and a snapshot at the very last event, in the round trips
+    /// and items the read-ahead promises.
     #[test]
     fn repository_load_equals_replay(
         (events, cuts) in arb_history("o-s", 1..60).prop_flat_map(|h| {
@@ -67,14 +60,25 @@ proptest! {
             bulk_insert_events(&t.client, &t.events_table, &events).await;
             for &cut in &cuts {
                 let state = Order::replay("o-s", &events[..cut]).unwrap();
-                repo.snapshots().put(&new_snapshot(state)).await.unwrap();
+                repo.snapshots().put(&snapshot_of(state)).await.unwrap();
             }
             let loaded = repo.load("o-s").await.unwrap().unwrap();
             prop_assert_eq!(&loaded.order, &full);
             let newest = cuts.iter().max().copied();
             prop_assert_eq!(loaded.cost.snapshot_version, newest.map(|c| c as u64));
             prop_assert_eq!(loaded.cost.events_replayed as usize, events.len() - newest.unwrap_or(0));
-            prop_assert!(loaded.cost.round_trips <= 2);
+            // The read-ahead (the newest W events, beside the snapshot) settles the load in one
+            // round trip when it reaches the snapshot's own event, or the whole history.
+            let w = DEFAULT_READ_AHEAD as usize;
+            let behind = events.len() - newest.unwrap_or(0);
+            let (reached, items) = match newest {
+                Some(_) if behind < w => (true, 1 + w.min(events.len())),
+                Some(_) => (false, 1 + behind + 1),
+                None => (events.len() <= w, events.len()),
+            };
+            prop_assert_eq!(loaded.cost.critical_round_trips, if reached { 1 } else { 2 });
+            prop_assert_eq!(loaded.cost.items_read as usize, items);
+            prop_assert!(loaded.cost.round_trips <= 3);
             Ok(())
         })?;
     }

@@ -1,49 +1,18 @@
-//! The snapshot store and the repository's load path against the local server.
+//! The snapshot store against the local server: conditional puts and replacement, the
+//! newest usable snapshot, listings, and loads passing over unusable snapshots.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use shared::domain::samples::{one_of_each_event, recorded};
-use shared::domain::{Order, OrderEvent, RecordedEvent, STATE_SCHEMA_VERSION};
-use shared::settings::StrategyKind;
+use shared::domain::{Order, STATE_SCHEMA_VERSION};
 use shared::snapshot::{NewSnapshot, SnapshotStoreError, Unusable};
-use shared::strategy::Rule;
-use testkit::{TestTables, bulk_insert_events};
+use testkit::{TestTables, bulk_insert_events, plain_history, snapshot_at};
 
 const NOW: i64 = 1_800_000_000_000;
-
-fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
-    let catalogue = one_of_each_event();
-    (1..=len)
-        .map(|seq| {
-            let event = match seq {
-                1 => catalogue[0].clone(),
-                _ => OrderEvent::ItemAdded {
-                    sku: format!("SKU-{}", seq % 7),
-                    name: "Widget".into(),
-                    quantity: 1,
-                    unit_price: shared::domain::Money::from_minor(100 + seq as i64),
-                },
-            };
-            recorded(order_id, seq, event)
-        })
-        .collect()
-}
-
-fn snapshot_at(events: &[RecordedEvent], seq: u64) -> NewSnapshot {
-    NewSnapshot {
-        state: Order::replay(&events[0].order_id, &events[..seq as usize]).unwrap(),
-        timestamp: NOW,
-        created_by: "test".into(),
-        reason: "test".into(),
-        strategy: Some(StrategyKind::EventCount),
-        rule: Some(Rule::Default),
-    }
-}
 
 #[tokio::test]
 async fn a_put_never_overwrites_an_existing_version() {
     let t = TestTables::new().await;
     let store = t.snapshot_store();
-    let events = history("o-1", 12);
+    let events = plain_history("o-1", 12);
     store.put(&snapshot_at(&events, 10)).await.unwrap();
     let mut again = snapshot_at(&events, 10);
     again.reason = "second writer".into();
@@ -69,7 +38,7 @@ async fn put_from_another_fold(t: &TestTables, new: &NewSnapshot, fingerprint: O
 async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_never_is() {
     let t = TestTables::new().await;
     let store = t.snapshot_store();
-    let events = history("o-r", 20);
+    let events = plain_history("o-r", 20);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     // given a snapshot at 10 written by another fold, and none at 20 yet
     put_from_another_fold(&t, &snapshot_at(&events, 10), Some("fold-0000000000000000")).await;
@@ -98,7 +67,7 @@ async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_n
 #[tokio::test]
 async fn of_writers_racing_to_replace_an_unusable_snapshot_exactly_one_wins() {
     let t = TestTables::new().await;
-    let events = history("o-race", 10);
+    let events = plain_history("o-race", 10);
     for round in 0..3 {
         // an unusable snapshot (no fingerprint: written before fingerprints existed)
         put_from_another_fold(&t, &snapshot_at(&events, 10), None).await;
@@ -141,7 +110,7 @@ async fn of_writers_racing_to_replace_an_unusable_snapshot_exactly_one_wins() {
 async fn latest_usable_is_the_newest_and_reads_one_item() {
     let t = TestTables::new().await;
     let store = t.snapshot_store();
-    let events = history("o-1", 30);
+    let events = plain_history("o-1", 30);
     for seq in [10, 20, 30] {
         store.put(&snapshot_at(&events, seq)).await.unwrap();
     }
@@ -158,7 +127,7 @@ async fn latest_usable_is_the_newest_and_reads_one_item() {
 async fn list_pages_newest_first_without_state_and_delete_removes_one() {
     let t = TestTables::new().await;
     let store = t.snapshot_store();
-    let events = history("o-1", 25);
+    let events = plain_history("o-1", 25);
     for seq in 1..=25 {
         store.put(&snapshot_at(&events, seq)).await.unwrap();
     }
@@ -200,7 +169,7 @@ async fn corrupt(t: &TestTables, order_id: &str, version: u64, attribute: &str, 
 async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() {
     let t = TestTables::new().await;
     let repo = t.repository();
-    let events = history("o-1", 35);
+    let events = plain_history("o-1", 35);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     for seq in [10, 20, 30] {
         repo.snapshots().put(&snapshot_at(&events, seq)).await.unwrap();
@@ -240,63 +209,4 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.events_replayed, 35);
     assert!(loaded.cost.fallback.as_deref().unwrap().contains("unusable"), "{:?}", loaded.cost.fallback);
-}
-
-#[tokio::test]
-async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
-    let t = TestTables::new().await;
-    let repo = t.repository();
-    // given a snapshot at 10 of a history that only has 8 events (e.g. a restored table)
-    let events = history("o-1", 12);
-    repo.snapshots().put(&snapshot_at(&events, 10)).await.unwrap();
-    bulk_insert_events(&t.client, &t.events_table, &events[..8]).await;
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
-    assert_eq!(loaded.order, Order::replay("o-1", &events[..8]).unwrap());
-    assert_eq!(loaded.cost.snapshot_version, None);
-    assert!(loaded.cost.fallback.is_some());
-}
-
-#[tokio::test]
-async fn a_load_from_a_snapshot_reads_the_tail_only_in_two_round_trips() {
-    let t = TestTables::new().await;
-    let repo = t.repository();
-    let events = history("o-1", 500);
-    bulk_insert_events(&t.client, &t.events_table, &events).await;
-    repo.snapshots().put(&snapshot_at(&events, 495)).await.unwrap();
-
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
-    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
-
-    assert_eq!(loaded.order, replay.order);
-    assert_eq!(loaded.cost.snapshot_version, Some(495));
-    assert_eq!(loaded.cost.events_replayed, 5);
-    assert_eq!(loaded.cost.round_trips, 2);
-    assert_eq!(loaded.cost.items_read, 7, "one snapshot, its last event as anchor, five new events");
-    assert_eq!(replay.cost.events_replayed, 500);
-    assert!(replay.cost.bytes_read > loaded.cost.bytes_read * 10);
-}
-
-#[tokio::test]
-async fn an_order_without_events_loads_as_none() {
-    let t = TestTables::new().await;
-    assert!(t.repository().load("nobody").await.unwrap().is_none());
-    assert!(t.repository().load_by_replay("nobody").await.unwrap().is_none());
-}
-
-#[tokio::test]
-async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
-    let t = TestTables::new().await;
-    let repo = t.repository();
-    // given a snapshot at 10, then the history replaced by one with other events (other ids)
-    let events = history("o-1", 12);
-    repo.snapshots().put(&snapshot_at(&events, 10)).await.unwrap();
-    let rewritten: Vec<_> = events
-        .iter()
-        .map(|e| RecordedEvent { event_id: format!("other-{}", e.sequence), ..e.clone() })
-        .collect();
-    bulk_insert_events(&t.client, &t.events_table, &rewritten).await;
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
-    assert_eq!(loaded.order, Order::replay("o-1", &rewritten).unwrap());
-    assert_eq!(loaded.cost.snapshot_version, None);
-    assert_eq!(loaded.cost.unusable_snapshots, 1);
 }

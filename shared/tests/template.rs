@@ -249,6 +249,25 @@ fn the_maintenance_function_runs_daily_and_every_five_minutes_and_only_reads_eve
 }
 
 #[test]
+fn every_configuration_variable_is_set_for_every_function() {
+    let template = template();
+    let env = template["Globals"]["Function"]["Environment"]["Variables"].as_mapping().unwrap();
+    for variable in shared::config::VARIABLES {
+        assert!(env.contains_key(variable), "{variable} is not in Globals.Function.Environment");
+    }
+    let margin = &template["Parameters"]["LoadTailMargin"];
+    let pattern = regex_lite::Regex::new(margin["AllowedPattern"].as_str().unwrap()).unwrap();
+    for allowed in ["0", "10", "999", "1000", "off"] {
+        assert!(pattern.is_match(allowed), "{allowed}");
+        let config = shared::config::Config::from_lookup(|name| {
+            (name == shared::config::LOAD_TAIL_MARGIN).then(|| allowed.to_owned())
+        });
+        assert!(config.is_ok(), "the template allows {allowed}, the function must too");
+    }
+    assert!(!pattern.is_match("1001") && !pattern.is_match("-1") && !pattern.is_match("ten"));
+}
+
+#[test]
 fn every_admin_route_is_behind_aws_iam_and_the_stage_is_ignored() {
     let template = template();
     let api = &template["Resources"]["AdminApi"]["Properties"];

@@ -1,10 +1,11 @@
 //! Random order histories for property tests (any sequence of well-formed events, including
-//! ones no command would allow: facts must fold whatever they are), plain histories, and
-//! random JSON for the parsers of outside input.
+//! ones no command would allow: facts must fold whatever they are), plain histories and
+//! snapshots of them, and random JSON for the parsers of outside input.
 
 use proptest::prelude::*;
 use shared::domain::samples::sample_address;
-use shared::domain::{Money, OrderEvent, RecordedEvent};
+use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
+use shared::snapshot::NewSnapshot;
 
 fn sku() -> impl Strategy<Value = String> {
     prop::sample::select(vec!["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"]).prop_map(str::to_owned)
@@ -89,6 +90,24 @@ pub fn plain_history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
         quantity: 1,
         unit_price: Money::from_minor(250),
     })
+}
+
+/// A snapshot of `state` as a test writes it.
+pub fn snapshot_of(state: Order) -> NewSnapshot {
+    NewSnapshot {
+        state,
+        timestamp: 1_800_000_000_000,
+        created_by: "test".into(),
+        reason: "test".into(),
+        strategy: None,
+        rule: None,
+    }
+}
+
+/// A snapshot of `events` folded up to sequence `seq`.
+pub fn snapshot_at(events: &[RecordedEvent], seq: u64) -> NewSnapshot {
+    let prefix = &events[..seq as usize];
+    snapshot_of(Order::replay(&events[0].order_id, prefix).expect("the prefix folds"))
 }
 
 /// Any JSON value, up to four levels deep: numbers, strings (some shaped like order ids),

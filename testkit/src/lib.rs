@@ -8,7 +8,9 @@ mod proxy;
 mod server;
 pub mod stream_events;
 
-pub use histories::{arb_event, arb_history, arb_json, history, plain_history, with_extra_field};
+pub use histories::{
+    arb_event, arb_history, arb_json, history, plain_history, snapshot_at, snapshot_of, with_extra_field,
+};
 
 pub use proxy::Proxy;
 pub use server::{LocalDynamo, moto_server_path, venv_python};

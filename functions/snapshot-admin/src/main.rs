@@ -16,8 +16,7 @@ async fn main() -> Result<(), Error> {
     let log_group =
         std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
     let aws = shared::client::sdk_config().await;
-    let repository =
-        OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
+    let repository = OrderRepository::from_config(shared::client::dynamodb_client((&aws).into()), &config);
     let starter = LambdaJobStarter {
         client: aws_sdk_lambda::Client::new(&aws),
         function_name: cleanup_function,

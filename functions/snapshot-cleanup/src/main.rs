@@ -15,8 +15,7 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
     let aws = shared::client::sdk_config().await;
-    let repository =
-        OrderRepository::for_tables(shared::client::dynamodb_client((&aws).into()), &config.tables);
+    let repository = OrderRepository::from_config(shared::client::dynamodb_client((&aws).into()), &config);
     let clock = Arc::new(SystemClock);
     let maintenance = &Maintenance {
         cleanup: CleanupService::new(repository.snapshots().clone(), config.retention, clock.clone())

@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = shared::client::sdk_config().await;
     let client = shared::client::dynamodb_client((&aws).into());
-    let repository = OrderRepository::for_tables(client, &config.tables);
+    let repository = OrderRepository::from_config(client, &config);
     let service = &StreamSnapshotter::new(repository, config.strategy, Arc::new(SystemClock));
     let metrics = &Metrics::emf(FUNCTION, &config.stack);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<RawStreamEvent>| async move {

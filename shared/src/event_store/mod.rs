@@ -4,9 +4,11 @@
 
 mod item;
 mod scan;
+mod stored;
 
 pub use item::{EventRecordError, event_from_item, event_to_item};
 pub use scan::{EventKey, OrdersPage};
+pub use stored::StoredEvents;
 
 use crate::domain::{OrderEvent, RecordedEvent};
 use crate::dynamo::{DynamoError, ReadCost, get_n, get_s, n, s};
@@ -172,9 +174,20 @@ impl EventStore {
         from: u64,
         to: Option<u64>,
     ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+        let (stored, cost) = self.read_stored(order_id, from, to).await?;
+        Ok((stored.decode_from(from)?, cost))
+    }
+
+    /// [`EventStore::read_range`], still undecoded.
+    pub async fn read_stored(
+        &self,
+        order_id: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
         validate_order_id(order_id)?;
         let mut cost = ReadCost::default();
-        let mut events = Vec::new();
+        let mut items = Vec::new();
         let mut start_key = None;
         loop {
             let mut query = self
@@ -196,22 +209,48 @@ impl EventStore {
                 .send()
                 .await
                 .map_err(|e| DynamoError::new("Query", &self.table, e))?;
-            let items = page.items();
-            cost.page(items, true);
-            for item in items {
-                let event = event_from_item(item).map_err(|source| EventStoreError::Corrupt {
-                    order_id: order_id.to_owned(),
-                    sequence: get_n(item, "sequence").ok(),
-                    source,
-                })?;
-                events.push(event);
-            }
-            match page.last_evaluated_key {
-                Some(key) if !key.is_empty() => start_key = Some(key),
-                _ => break,
+            cost.page(page.items(), true);
+            let more = page.last_evaluated_key.filter(|key| !key.is_empty());
+            items.extend(page.items.unwrap_or_default());
+            match more {
+                Some(key) => start_key = Some(key),
+                None => break,
             }
         }
-        Ok((events, cost))
+        Ok((StoredEvents::from_query(order_id, items, from <= 1)?, cost))
+    }
+
+    /// The newest `limit` events up to `upto` (`None`: the newest of all), undecoded, in one
+    /// request (fewer when 1 MB is reached first). Strongly consistent.
+    pub async fn read_newest(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        limit: u32,
+    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
+        validate_order_id(order_id)?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .expression_attribute_values(":id", s(order_id));
+        query = match upto {
+            Some(upto) => query
+                .key_condition_expression("orderId = :id AND #seq <= :upto")
+                .expression_attribute_names("#seq", "sequence")
+                .expression_attribute_values(":upto", n(upto)),
+            None => query.key_condition_expression("orderId = :id"),
+        };
+        let page = query.send().await.map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        let mut cost = ReadCost::default();
+        cost.page(page.items(), true);
+        // Without a LastEvaluatedKey the read ran out of events, not of its limit.
+        let from_start = page.last_evaluated_key.is_none_or(|key| key.is_empty());
+        let stored = StoredEvents::from_query(order_id, page.items.unwrap_or_default(), from_start)?;
+        Ok((stored, cost))
     }
 
     /// The whole history from `from` on.

@@ -1,17 +1,24 @@
 //! The order repository (the seed's OrderRepository): load = newest usable snapshot + the
-//! events after it, falling back to full replay when the snapshot cannot be used. Reads stay
-//! reads (the seed's defect 5, see docs/invariants.md): only the stream function and the admin
-//! use cases write snapshots, through [`OrderRepository::put_snapshot`].
+//! events after it, falling back to full replay when the snapshot cannot be used (`load`:
+//! both read at once). Reads stay reads (the seed's defect 5, see docs/invariants.md): only
+//! the stream function and the admin use cases write snapshots, through
+//! [`OrderRepository::put_snapshot`].
+
+mod load;
+mod plan;
 
 use crate::domain::{DomainError, Order, OrderCommand, OrderEvent, RecordedEvent};
 use crate::dynamo::ReadCost;
+use crate::event_store::StoredEvents;
 use crate::event_store::{EventStore, EventStoreError};
-use crate::folded_order::{FoldedOrder, SnapshotRef};
 use crate::snapshot::{NewSnapshot, SnapshotStore, SnapshotStoreError, Written};
 use crate::unreadable::HistoryUnreadable;
 use serde::Serialize;
 use thiserror::Error;
-use tracing::{debug, warn};
+
+/// Newest events a load reads beside the snapshot by default: the seed's snapshot threshold
+/// (10), a margin of 10 for a lagging stream, and the snapshot's own event.
+pub const DEFAULT_READ_AHEAD: u32 = 10 + 10 + 1;
 
 #[derive(Debug, Error)]
 pub enum RepositoryError {
@@ -46,7 +53,11 @@ pub struct LoadCost {
     /// Snapshot the load started from (`None`: full replay).
     pub snapshot_version: Option<u64>,
     pub events_replayed: u64,
+    /// Requests sent.
     pub round_trips: u32,
+    /// Requests the load waited for one after another: the latency it paid. Reads sent
+    /// together count once.
+    pub critical_round_trips: u32,
     pub items_read: u64,
     pub bytes_read: u64,
     pub read_units: f64,
@@ -61,7 +72,20 @@ pub struct LoadCost {
 }
 
 impl LoadCost {
+    /// A read the load waited for after the previous ones.
     fn read(&mut self, cost: ReadCost) {
+        self.add(cost);
+        self.critical_round_trips += cost.round_trips;
+    }
+
+    /// Reads sent at the same time: the load waits for the longer of them.
+    fn read_together(&mut self, first: ReadCost, second: ReadCost) {
+        self.add(first);
+        self.add(second);
+        self.critical_round_trips += first.round_trips.max(second.round_trips);
+    }
+
+    fn add(&mut self, cost: ReadCost) {
         self.round_trips += cost.round_trips;
         self.items_read += cost.items;
         self.bytes_read += cost.bytes;
@@ -79,11 +103,26 @@ pub struct Loaded {
 pub struct OrderRepository {
     events: EventStore,
     snapshots: SnapshotStore,
+    /// Newest events a load reads at the same time as the snapshot (`None`: none; it reads
+    /// the snapshot, then the events after it).
+    read_ahead: Option<u32>,
 }
 
 impl OrderRepository {
     pub fn new(events: EventStore, snapshots: SnapshotStore) -> Self {
-        OrderRepository { events, snapshots }
+        OrderRepository { events, snapshots, read_ahead: Some(DEFAULT_READ_AHEAD) }
+    }
+
+    /// The repository the configuration describes: its tables and its read-ahead.
+    pub fn from_config(client: aws_sdk_dynamodb::Client, config: &crate::config::Config) -> Self {
+        Self::for_tables(client, &config.tables).with_read_ahead(config.read_ahead())
+    }
+
+    /// How many of the newest events a load reads beside the snapshot; `None` turns the
+    /// read-ahead off.
+    pub fn with_read_ahead(mut self, events: Option<u32>) -> Self {
+        self.read_ahead = events.filter(|&n| n > 0);
+        self
     }
 
     /// Both stores on the configured tables, sharing one client.
@@ -102,99 +141,19 @@ impl OrderRepository {
         &self.snapshots
     }
 
-    /// The current state: newest usable snapshot + the events after it. Two round trips when
-    /// the newest snapshot is usable. `None` when the order has no events.
+    /// The current state: newest usable snapshot + the events after it. One round trip of
+    /// latency when the snapshot is within the read-ahead of the newest event. `None` when the
+    /// order has no events.
     pub async fn load(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
-        let loaded = self.load_folded(order_id, None).await?;
+        let loaded = self.load_folded(order_id, None, 0).await?;
         Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
     }
 
     /// Full replay from the first event, ignoring snapshots (verification, repair).
     pub async fn load_by_replay(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
-        let loaded = self.replay(order_id, None, LoadCost::default()).await?;
+        let nothing = StoredEvents::none(order_id);
+        let loaded = self.replay(order_id, None, nothing, LoadCost::default()).await?;
         Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
-    }
-
-    /// A load up to `upto` (inclusive; `None`: everything) that keeps how the state was
-    /// reached, so the caller can ask for the state at any sequence since the snapshot.
-    pub async fn load_folded(
-        &self,
-        order_id: &str,
-        upto: Option<u64>,
-    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
-        let lookup = match self.snapshots.latest_usable(order_id).await {
-            Ok(lookup) => lookup,
-            // Snapshots are a cache: when their table cannot be reached, the events still can.
-            // A throttled table is reached and busy: a replay would only add load elsewhere.
-            Err(SnapshotStoreError::Dynamo(error)) if !error.is_throttling() => {
-                warn!(order_id, %error, "snapshot table unreachable; replaying");
-                let fallback = format!("snapshot table unreachable: {error}");
-                let cost =
-                    LoadCost { snapshots_unreachable: true, fallback: Some(fallback), ..LoadCost::default() };
-                return self.replay(order_id, upto, cost).await;
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let mut cost =
-            LoadCost { unusable_snapshots: lookup.passed_over.len() as u32, ..LoadCost::default() };
-        cost.read(lookup.cost);
-        if let Some(first) = lookup.passed_over.first() {
-            cost.fallback = Some(format!("snapshot {:?} unusable: {}", first.version, first.reason));
-        }
-        let Some(snapshot) = lookup.snapshot.filter(|s| upto.is_none_or(|u| s.last_event_sequence <= u))
-        else {
-            return self.replay(order_id, upto, cost).await;
-        };
-        // Read from the snapshot's own last event: one extra item proves the history the
-        // snapshot was folded from is still the stored one.
-        let (mut events, read) = self.events.read_range(order_id, snapshot.last_event_sequence, upto).await?;
-        cost.read(read);
-        let anchored = events.first().is_some_and(|first| {
-            first.sequence == snapshot.last_event_sequence
-                && Some(&first.event_id) == snapshot.state.last_event_id.as_ref()
-        });
-        let version = snapshot.version;
-        let folded = if anchored {
-            events.remove(0);
-            let from = SnapshotRef { version, timestamp: snapshot.timestamp };
-            FoldedOrder::fold(snapshot.state, Some(from), events).map_err(|e| e.to_string())
-        } else {
-            Err(format!("event {} is not the one it was folded from", snapshot.last_event_sequence))
-        };
-        match folded {
-            Ok(folded) => {
-                cost.snapshot_version = Some(version);
-                cost.events_replayed = folded.events_folded() as u64;
-                cost.fallback = None;
-                debug!(order_id, snapshot = version, tail = folded.events_folded(), "loaded from snapshot");
-                Ok(Some((folded, cost)))
-            }
-            Err(error) => {
-                // The snapshot does not line up with the stored events: trust the events.
-                let message = "snapshot does not fit the stored events; replaying";
-                warn!(order_id, snapshot = version, %error, "{message}");
-                cost.unusable_snapshots += 1;
-                cost.fallback = Some(format!("snapshot {version} does not fit the stored events: {error}"));
-                self.replay(order_id, upto, cost).await
-            }
-        }
-    }
-
-    async fn replay(
-        &self,
-        order_id: &str,
-        upto: Option<u64>,
-        mut cost: LoadCost,
-    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
-        let (events, read) = self.events.read_range(order_id, 1, upto).await?;
-        cost.read(read);
-        if events.is_empty() {
-            return Ok(None);
-        }
-        cost.events_replayed = events.len() as u64;
-        let folded = FoldedOrder::replay(order_id, events)
-            .map_err(|source| HistoryUnreadable::folding(order_id, source))?;
-        Ok(Some((folded, cost)))
     }
 
     /// Writes a snapshot if its (order, version) is free or holds an unusable one: a usable

@@ -110,7 +110,9 @@ impl StreamSnapshotter {
             Some(Remembered::Unreadable { .. }) | None => {}
         }
         let upto = events.last().map_or(0, |e| e.sequence);
-        match self.repository.load_folded(order_id, Some(upto)).await {
+        // The batch's own events lie between the newest snapshot and `upto`: read that many more.
+        let arriving = events.len() as u64;
+        match self.repository.load_folded(order_id, Some(upto), arriving).await {
             Ok(Some((folded, cost))) => {
                 outcome.reads += cost.round_trips;
                 outcome.load_fallback = cost.fallback.is_some();
@@ -138,7 +140,7 @@ impl StreamSnapshotter {
             return Ok(state);
         }
         let missing = || StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto: at };
-        let (loaded, cost) = self.repository.load_folded(order_id, Some(at)).await?.ok_or_else(missing)?;
+        let (loaded, cost) = self.repository.load_folded(order_id, Some(at), 0).await?.ok_or_else(missing)?;
         outcome.reads += cost.round_trips;
         Ok(loaded.into_current())
     }
