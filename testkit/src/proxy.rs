@@ -1,10 +1,12 @@
 //! A TCP proxy in front of the local server that injects network faults without losing the
 //! server's data: cut every connection (the database went away), stall (requests hang until
-//! the client's timeout), or lose responses (the write landed, its answer did not).
+//! the client's timeout), or lose responses (the write landed, its answer did not); and
+//! latency: a delay on every request and every response, as a network in between would add.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -19,6 +21,8 @@ pub struct Proxy {
     stalled: Arc<AtomicBool>,
     /// Responses still to be dropped (the connection is closed instead of answering).
     lose: Arc<AtomicI64>,
+    /// Microseconds each request and each response are held before they are passed on.
+    delay_us: AtomicU64,
     up: watch::Sender<bool>,
     accept: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// Accept loops aborted by `cut`, awaited by `restore` so the port is free again.
@@ -37,6 +41,7 @@ impl Proxy {
             budget: Arc::new(AtomicI64::new(-1)),
             stalled: Arc::new(AtomicBool::new(false)),
             lose: Arc::new(AtomicI64::new(0)),
+            delay_us: AtomicU64::new(0),
             up,
             accept: std::sync::Mutex::new(None),
             aborted: std::sync::Mutex::new(Vec::new()),
@@ -78,6 +83,18 @@ impl Proxy {
     /// connection closed: the client cannot know whether its write happened.
     pub fn lose_responses(&self, responses: i64) {
         self.lose.store(responses, Ordering::SeqCst);
+    }
+
+    /// Holds every request for `delay` before passing it to the server, and every answer for
+    /// `delay` before passing it back: a round trip takes `2 × delay` more, as between a
+    /// function and DynamoDB in its region. Zero turns it off.
+    pub fn delay_each_way(&self, delay: Duration) {
+        self.delay_us.store(delay.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    fn delay(&self) -> Option<Duration> {
+        let us = self.delay_us.load(Ordering::SeqCst);
+        (us > 0).then(|| Duration::from_micros(us))
     }
 
     /// Listens again on the same port.
@@ -132,12 +149,16 @@ impl Proxy {
                 if me.stalled.load(Ordering::SeqCst) {
                     continue;
                 }
+                if let Some(delay) = me.delay().filter(|_| requests > 0) {
+                    tokio::time::sleep(delay).await;
+                }
                 if sw.write_all(&buf[..n]).await.is_err() {
                     break;
                 }
             }
         };
         let lose = Arc::clone(&self.lose);
+        let me = Arc::clone(&self);
         let to_client = async move {
             let mut buf = vec![0u8; 64 * 1024];
             loop {
@@ -148,10 +169,12 @@ impl Proxy {
                 // Responses are small and one request is in flight per connection, so the
                 // first chunk after a request starts its answer.
                 let take_one = |left: i64| (left > 0).then(|| left - 1);
-                if buf[..n].starts_with(b"HTTP/1.")
-                    && lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, take_one).is_ok()
-                {
+                let answer = buf[..n].starts_with(b"HTTP/1.");
+                if answer && lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, take_one).is_ok() {
                     break;
+                }
+                if let Some(delay) = me.delay().filter(|_| answer) {
+                    tokio::time::sleep(delay).await;
                 }
                 if cw.write_all(&buf[..n]).await.is_err() {
                     break;
