@@ -5,10 +5,8 @@
 use crate::stats::Spread;
 use shared::clock::ManualClock;
 use shared::domain::samples::{recorded, sample_address};
-use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
-use shared::repository::LoadCost;
+use shared::domain::{Money, OrderEvent, RecordedEvent};
 use shared::settings::StrategySettings;
-use shared::snapshot::NewSnapshot;
 use shared::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -50,54 +48,6 @@ pub fn history(order_id: &str, len: u64) -> Vec<RecordedEvent> {
             recorded(order_id, seq, event)
         })
         .collect()
-}
-
-pub struct LoadRow {
-    pub events: u64,
-    pub replay_ms: Spread,
-    pub snapshot_ms: Spread,
-    pub replay: LoadCost,
-    pub snapshot: LoadCost,
-}
-
-/// Full replay vs snapshot + tail for an order of `events` events whose newest snapshot is
-/// `THRESHOLD - 1` events behind (the worst case the stream function leaves).
-pub async fn load(events: u64, runs: usize) -> LoadRow {
-    let t = TestTables::new().await;
-    let order = "o-bench";
-    let history = history(order, events);
-    bulk_insert_events(&t.client, &t.events_table, &history).await;
-    let at = events.saturating_sub(THRESHOLD - 1).max(1);
-    let snapshot = NewSnapshot {
-        state: Order::replay(order, &history[..at as usize]).expect("history folds"),
-        timestamp: 0,
-        created_by: "bench".into(),
-        reason: "bench".into(),
-        strategy: None,
-        rule: None,
-    };
-    t.snapshot_store().put(&snapshot).await.expect("put snapshot");
-    let repo = t.repository();
-    let (mut replay_times, mut snapshot_times) = (Vec::new(), Vec::new());
-    let (mut replay, mut from_snapshot) = (None, None);
-    for _ in 0..runs {
-        let started = Instant::now();
-        let r = repo.load_by_replay(order).await.expect("replay").expect("order exists");
-        replay_times.push(started.elapsed());
-        let started = Instant::now();
-        let s = repo.load(order).await.expect("load").expect("order exists");
-        snapshot_times.push(started.elapsed());
-        assert_eq!(r.order, s.order, "snapshot + tail equals replay");
-        replay = Some(r.cost);
-        from_snapshot = Some(s.cost);
-    }
-    LoadRow {
-        events,
-        replay_ms: Spread::of_durations(&replay_times),
-        snapshot_ms: Spread::of_durations(&snapshot_times),
-        replay: replay.expect("runs > 0"),
-        snapshot: from_snapshot.expect("runs > 0"),
-    }
 }
 
 pub struct StreamRow {
