@@ -9,8 +9,7 @@ mod plan;
 
 use crate::domain::{DomainError, Order, OrderCommand, OrderEvent, RecordedEvent};
 use crate::dynamo::ReadCost;
-use crate::event_store::StoredEvents;
-use crate::event_store::{EventStore, EventStoreError};
+use crate::event_store::{EventStore, EventStoreError, StoredEvents};
 use crate::snapshot::{NewSnapshot, SnapshotStore, SnapshotStoreError, Written};
 use crate::unreadable::HistoryUnreadable;
 use serde::Serialize;
