@@ -1,6 +1,7 @@
-//! What the operator sets: when to snapshot ([`StrategySettings`]) and how many snapshots to
-//! keep ([`RetentionSettings`]). Plain values with the seed's defaults; `config` reads them
-//! from the environment, `strategy` and `retention` act on them.
+//! What the operator sets: when to snapshot ([`StrategySettings`]), how many snapshots to
+//! keep ([`RetentionSettings`]), what maintenance does ([`MaintenanceSettings`]) and how far a
+//! load reads ahead ([`LoadSettings`]). Plain values with the seed's defaults; `config` reads
+//! them from the environment; `strategy`, `retention` and the repository act on them.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -146,19 +146,16 @@ proptest! {
     /// Configuration: any value of any variable is accepted or refused by name.
     #[test]
     fn a_malformed_setting_is_refused_naming_its_variable(
-        which in 0..7usize,
-        value in prop_oneof![".{0,12}", "[0-9]{1,12}", Just("HYBRID".to_owned()), Just("-1".to_owned())],
+        which in 0..config::VARIABLES.len(),
+        value in prop_oneof![
+            ".{0,12}",
+            "[0-9]{1,12}",
+            Just("HYBRID".to_owned()),
+            Just("-1".to_owned()),
+            Just("off".to_owned()),
+        ],
     ) {
-        let names = [
-            config::EVENTS_TABLE,
-            config::SNAPSHOTS_TABLE,
-            config::DEFAULT_SNAPSHOT_STRATEGY,
-            config::EVENT_COUNT_SNAPSHOT_THRESHOLD,
-            config::TIME_BASED_SNAPSHOT_INTERVAL_HOURS,
-            config::MAX_SNAPSHOTS_PER_ORDER,
-            config::MAX_SNAPSHOT_AGE_DAYS,
-        ];
-        let name = names[which];
+        let name = config::VARIABLES[which];
         match Config::from_lookup(|n| (n == name).then(|| value.clone())) {
             Ok(_) => {}
             Err(e) => {

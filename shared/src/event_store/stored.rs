@@ -53,14 +53,6 @@ impl StoredEvents {
         self.items.last().map(|(sequence, _)| *sequence)
     }
 
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
     /// The read reached the start of the history: nothing older exists.
     pub fn from_start(&self) -> bool {
         self.from_start
