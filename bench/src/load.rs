@@ -97,9 +97,9 @@ pub async fn measure(events: u64, delays: &[Duration], runs: usize, read_ahead: 
                         assert!(a.expect("GetItem").item.is_some() && b.expect("GetItem").item.is_some());
                         None
                     }
-                    3 => Some(timed_load(speculative.load_by_replay(ORDER)).await),
-                    4 => Some(timed_load(two_step.load(ORDER)).await),
-                    _ => Some(timed_load(speculative.load(ORDER)).await),
+                    3 => Some(loaded(speculative.load_by_replay(ORDER)).await),
+                    4 => Some(loaded(two_step.load(ORDER)).await),
+                    _ => Some(loaded(speculative.load(ORDER)).await),
                 };
                 let elapsed = started.elapsed();
                 if round > 0 {
@@ -132,9 +132,8 @@ pub async fn measure(events: u64, delays: &[Duration], runs: usize, read_ahead: 
     rows
 }
 
-async fn timed_load(
-    load: impl Future<Output = Result<Option<Loaded>, RepositoryError>>,
-) -> (Order, LoadCost) {
+/// The order and cost of a load that must find the order.
+async fn loaded(load: impl Future<Output = Result<Option<Loaded>, RepositoryError>>) -> (Order, LoadCost) {
     let loaded = load.await.expect("load").expect("the order exists");
     (loaded.order, loaded.cost)
 }

@@ -11,7 +11,7 @@ pub use scan::{EventKey, OrdersPage};
 pub use stored::StoredEvents;
 
 use crate::domain::{OrderEvent, RecordedEvent};
-use crate::dynamo::{DynamoError, ReadCost, get_n, get_s, n, s};
+use crate::dynamo::{DynamoError, ReadCost, get_s, n, s};
 use crate::order_id::{InvalidOrderId, validate_order_id};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -264,24 +264,8 @@ impl EventStore {
 
     /// Sequence of the order's last event; `None` when the order has no events.
     pub async fn last_sequence(&self, order_id: &str) -> Result<Option<u64>, EventStoreError> {
-        validate_order_id(order_id)?;
-        let page = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key_condition_expression("orderId = :id")
-            .expression_attribute_values(":id", s(order_id))
-            .projection_expression("#seq")
-            .expression_attribute_names("#seq", "sequence")
-            .scan_index_forward(false)
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
-        page.items().first().map(|item| get_n(item, "sequence")).transpose().map_err(|e| {
-            EventStoreError::Corrupt { order_id: order_id.to_owned(), sequence: None, source: e.into() }
-        })
+        let (newest, _) = self.read_newest(order_id, None, 1).await?;
+        Ok(newest.last())
     }
 
     pub async fn exists(&self, order_id: &str) -> Result<bool, EventStoreError> {
