@@ -6,7 +6,7 @@ PYTHON ?= python3
 # The venv's tools (sam, cfn-lint, cargo-lambda and its zig) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
-FUNCTIONS := snapshot-stream snapshot-cleanup snapshot-admin
+FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 
 .PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all seed-local bench clean
 
@@ -40,7 +40,7 @@ fmt: ## format the code
 	cargo fmt --all
 
 schemas: ## regenerate the published event contract in schemas/ from the Rust types
-	UPDATE_SCHEMAS=1 cargo test --quiet -p shared --test contract the_committed_schemas
+	UPDATE_SCHEMAS=1 cargo test --quiet -p shared --test it contract::the_committed_schemas
 
 build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))

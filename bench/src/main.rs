@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use testkit::shared_server;
 
-const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-cleanup", "snapshot-admin"];
+const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapshot-admin"];
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -125,7 +125,7 @@ async fn main() -> ExitCode {
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ("EVENTS_TABLE", t.events_table.clone()),
         ("SNAPSHOTS_TABLE", t.snapshots_table.clone()),
-        ("CLEANUP_FUNCTION_NAME", "snapshot-cleanup".into()),
+        ("MAINTENANCE_FUNCTION_NAME", "snapshot-maintenance".into()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

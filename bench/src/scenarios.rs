@@ -3,11 +3,11 @@
 //! transactions, so figures reflect the order's history, not the server's quirks).
 
 use crate::stats::Spread;
-use shared::clock::ManualClock;
 use shared::domain::samples::{recorded, sample_address};
 use shared::domain::{Money, OrderEvent, RecordedEvent};
-use shared::settings::StrategySettings;
-use shared::stream_snapshots::StreamSnapshotter;
+use shared::policy::settings::StrategySettings;
+use shared::use_cases::clock::ManualClock;
+use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::stream_events::insert_batch;
@@ -121,7 +121,7 @@ pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
 }
 
 /// A batch built as JSON, parsed as the stream function parses Lambda's event.
-fn parse(event: &serde_json::Value) -> Vec<shared::stream_snapshots::StreamChange> {
+fn parse(event: &serde_json::Value) -> Vec<shared::use_cases::stream_snapshots::StreamChange> {
     let raw = snapshot_stream::RawStreamEvent::from_json(event).expect("a stream event");
     snapshot_stream::parse(&raw).expect("batch parses")
 }

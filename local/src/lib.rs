@@ -6,8 +6,8 @@ pub mod stream_runner;
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use aws_sdk_dynamodbstreams::config::{BehaviorVersion, Credentials, Region};
-use shared::metrics::Metrics;
-use shared::stream_snapshots::StreamSnapshotter;
+use shared::runtime::metrics::Metrics;
+use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use snapshot_stream::{HandlerError, RawStreamEvent};
 use std::collections::BTreeMap;
 

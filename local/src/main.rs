@@ -6,11 +6,11 @@
 use local::demo::{self, DemoOrder};
 use local::stream_runner::{RunnerConfig, StreamRunner};
 use local::{stream_arn, streams_client_for};
-use shared::clock::{Clock, SystemClock};
-use shared::config::Config;
-use shared::repository::OrderRepository;
-use shared::stream_snapshots::StreamSnapshotter;
-use shared::tables;
+use shared::runtime::config::Config;
+use shared::store::tables;
+use shared::use_cases::clock::{Clock, SystemClock};
+use shared::use_cases::repository::OrderRepository;
+use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -73,7 +73,7 @@ async fn run() -> Result<(), String> {
         config.strategy.time_interval_hours
     );
 
-    let repository = OrderRepository::from_config(client.clone(), &config);
+    let repository = config.repository(client.clone());
     let service = StreamSnapshotter::new(repository.clone(), config.strategy.clone(), Arc::new(SystemClock));
     let failures = PathBuf::from(".local/stream-failures.jsonl");
     std::fs::create_dir_all(".local").map_err(|e| format!("create .local: {e}"))?;
@@ -138,12 +138,13 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// The admin function's router, with the local identity made explicit and the cleanup run in
-/// this process instead of a Lambda invocation.
+/// The admin function's router, with the local identity made explicit and maintenance jobs
+/// run in this process (the maintenance function's own entry point) instead of a Lambda
+/// invocation.
 fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Router {
     use snapshot_admin::auth::LocalCaller;
     let state = snapshot_admin::AppState::in_process(
-        OrderRepository::from_config(client.clone(), config),
+        config.repository(client.clone()),
         config.retention.clone(),
         Arc::new(SystemClock),
         Arc::new(snapshot_admin::audit::LogAudit),
@@ -158,9 +159,8 @@ async fn report(
 ) -> Result<(), String> {
     println!("{:<28} {:>6}  snapshots (version: strategy / rule / why)", "order", "events");
     for (order, _) in orders {
-        let page = repository.snapshots().list(&order.id, 100, None).await.map_err(|e| e.to_string())?;
-        let last =
-            repository.events().last_sequence(&order.id).await.map_err(|e| e.to_string())?.unwrap_or(0);
+        let page = repository.list_snapshots(&order.id, 100, None).await.map_err(|e| e.to_string())?;
+        let last = repository.last_sequence(&order.id).await.map_err(|e| e.to_string())?.unwrap_or(0);
         println!("{:<28} {:>6}  {}", order.id, last, order.kind);
         if page.snapshots.is_empty() {
             println!("{:<36}  (none)", "");

@@ -1,29 +1,20 @@
-//! Everything the snapshot functions share: the order domain, the event and snapshot stores,
-//! the strategies that decide when to snapshot, the use cases of each function, and
-//! configuration. Knows nothing of Lambda.
+//! Everything the snapshot functions share, in five layers; each imports only the layers below
+//! it (`tests/it/architecture.rs` holds the code to that):
+//!
+//! - `runtime`: what a Lambda function needs at start: configuration, the AWS client, logs,
+//!   metrics;
+//! - `use_cases`: what the functions do: load an order, snapshot a stream batch, the admin
+//!   operations, verify, the maintenance run (cleanup, canary, rebuild);
+//! - `store`: the two tables and the control items, with one error taxonomy;
+//! - `policy`: the operator's settings and the pure rules that read them (strategy, retention);
+//! - `domain`: the order, its events and the pure fold.
+//!
+//! Knows nothing of Lambda.
 
-pub mod admin;
-pub mod canary;
-pub mod cleanup;
-pub mod client;
-pub mod clock;
-pub mod config;
-pub mod contract;
 pub mod domain;
-pub mod dynamo;
-pub mod event_store;
-pub mod folded_order;
-pub mod metrics;
-pub mod order_id;
-pub mod rebuild;
-pub mod repository;
-pub mod retention;
-pub mod settings;
-pub mod snapshot;
-pub mod strategy;
-pub mod stream_snapshots;
-pub mod tables;
-pub mod telemetry;
-pub mod unreadable;
+pub mod policy;
+pub mod runtime;
+pub mod store;
+pub mod use_cases;
 
 pub use aws_sdk_dynamodb::Client as DynamoClient;

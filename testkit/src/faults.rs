@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents, SharedInterceptor};
 use aws_sdk_dynamodb::error::BoxError;
-use shared::client::ClientTuning;
+use shared::runtime::client::ClientTuning;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 use shared::domain::samples::sample_address;
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
-use shared::snapshot::NewSnapshot;
+use shared::store::snapshots::NewSnapshot;
 
 fn sku() -> impl Strategy<Value = String> {
     prop::sample::select(vec!["SKU-A", "SKU-B", "SKU-C", "SKU-D", "SKU-E"]).prop_map(str::to_owned)
@@ -134,11 +134,15 @@ pub fn arb_json() -> impl Strategy<Value = serde_json::Value> {
 
 /// `event`'s stored item as a newer writer would write it: its payload with one more field
 /// (`x-<name>`, so it never collides with a known one).
-pub fn with_extra_field(event: &RecordedEvent, name: &str, value: serde_json::Value) -> shared::dynamo::Item {
-    let mut item = shared::event_store::event_to_item(event);
+pub fn with_extra_field(
+    event: &RecordedEvent,
+    name: &str,
+    value: serde_json::Value,
+) -> shared::store::dynamo::Item {
+    let mut item = shared::store::events::event_to_item(event);
     let mut payload: serde_json::Value =
         serde_json::from_str(&event.event.payload_json()).expect("payloads are JSON");
     payload[format!("x-{name}")] = value;
-    item.insert("payload".into(), shared::dynamo::s(payload.to_string()));
+    item.insert("payload".into(), shared::store::dynamo::s(payload.to_string()));
     item
 }

@@ -17,12 +17,12 @@ pub use server::{LocalDynamo, moto_server_path, venv_python};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use shared::admin::{SnapshotCheck, check_snapshot};
-use shared::client::ClientTuning;
-use shared::event_store::EventStore;
-use shared::repository::OrderRepository;
-use shared::snapshot::SnapshotStore;
-use shared::tables;
+use shared::runtime::client::ClientTuning;
+use shared::store::events::EventStore;
+use shared::store::snapshots::SnapshotStore;
+use shared::store::tables;
+use shared::use_cases::repository::OrderRepository;
+use shared::use_cases::verify::{SnapshotCheck, check_snapshot};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -105,7 +105,7 @@ impl TestTables {
     /// events up to its lastEventSequence (invariant 1, docs/invariants.md). Returns their versions.
     pub async fn verified_snapshots(&self, order_id: &str) -> Vec<u64> {
         let repo = self.repository();
-        let (events, _) = repo.events().read_from(order_id, 1).await.expect("read events");
+        let events = repo.history(order_id).await.expect("read events");
         check_snapshots(&repo, order_id, &events).await.unwrap_or_else(|problem| panic!("{problem}"))
     }
 }
@@ -123,12 +123,11 @@ pub async fn check_snapshots(
     let mut before = None;
     loop {
         let page =
-            repo.snapshots().list(order_id, 100, before).await.map_err(|e| format!("{order_id}: {e}"))?;
+            repo.list_snapshots(order_id, 100, before).await.map_err(|e| format!("{order_id}: {e}"))?;
         for summary in &page.snapshots {
             let v = summary.version;
             let snapshot = repo
-                .snapshots()
-                .get(order_id, v)
+                .snapshot(order_id, v)
                 .await
                 .map_err(|e| format!("{order_id} v{v}: {e}"))?
                 .ok_or_else(|| format!("{order_id} v{v}: listed but gone"))?
@@ -157,12 +156,13 @@ pub async fn check_snapshots(
 /// unprocessed items retried): how benchmarks and tests seed long histories without paying for
 /// conditional appends. Only for seeding; the order service appends through `EventStore`.
 pub async fn bulk_insert_events(client: &Client, table: &str, events: &[shared::domain::RecordedEvent]) {
-    let items: Vec<shared::dynamo::Item> = events.iter().map(shared::event_store::event_to_item).collect();
+    let items: Vec<shared::store::dynamo::Item> =
+        events.iter().map(shared::store::events::event_to_item).collect();
     bulk_insert_items(client, table, &items).await;
 }
 
 /// [`bulk_insert_events`] for items as another writer shaped them.
-pub async fn bulk_insert_items(client: &Client, table: &str, items: &[shared::dynamo::Item]) {
+pub async fn bulk_insert_items(client: &Client, table: &str, items: &[shared::store::dynamo::Item]) {
     use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
     for chunk in items.chunks(25) {
         let mut requests: Vec<WriteRequest> = chunk

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use shared::domain::RecordedEvent;
-use shared::dynamo::Item;
-use shared::event_store::event_to_item;
+use shared::store::dynamo::Item;
+use shared::store::events::event_to_item;
 
 pub const STREAM_ARN: &str =
     "arn:aws:dynamodb:us-east-1:123456789012:table/order_events/stream/2026-11-27T00:00:00.000";
@@ -65,7 +65,7 @@ pub fn inserted_events(event: &Value) -> Vec<RecordedEvent> {
         .filter(|r| r["eventName"] == "INSERT")
         .filter_map(|r| {
             let item: serde_dynamo::Item = serde_json::from_value(r["dynamodb"]["NewImage"].clone()).ok()?;
-            shared::event_store::event_from_item(&Item::from(item)).ok()
+            shared::store::events::event_from_item(&Item::from(item)).ok()
         })
         .collect()
 }

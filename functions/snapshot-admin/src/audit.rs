@@ -1,12 +1,11 @@
 //! One audit record per request: who, what, which order and version, the outcome. The
-//! handlers say nothing of it: [`describe`] (a route layer) names the action from the matched
-//! route and the order and version from its parameters; the outer layer in `lib.rs` adds the
-//! caller and the status and records it.
+//! handlers say nothing of it: [`describe`] (a layer on every route of the route table) names
+//! the route's action and the order and version from its parameters; the outer layer
+//! (`auth::authorize_and_audit`) adds the caller and the status and records it.
 
 use crate::input;
-use crate::routes;
 use axum::extract::rejection::RawPathParamsRejection;
-use axum::extract::{MatchedPath, RawPathParams, Request};
+use axum::extract::{RawPathParams, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde::Serialize;
@@ -17,8 +16,8 @@ use std::sync::Mutex;
 pub struct AuditRecord {
     /// The authenticated caller; `None` when the request carried none.
     pub caller: Option<String>,
-    /// `snapshot.create`, `snapshot.list`, `snapshot.delete`, `snapshot.cleanup`,
-    /// `snapshot.verify`, `order.get`; `unauthorized` or `unknown` before routing.
+    /// The route's action (`routes::ROUTES`: `snapshot.create`, `snapshot.list`, …);
+    /// `unauthorized` or `unknown` before routing.
     pub action: String,
     pub order_id: Option<String>,
     pub version: Option<u64>,
@@ -85,15 +84,14 @@ pub fn with_audited_version(mut response: Response, version: u64) -> Response {
     response
 }
 
-/// Route layer: what a matched request is about, from its route, path parameters and query
-/// (`orderId` of a cleanup), whatever the handler then answers.
+/// Route layer: what a matched request is about, from its route's action, path parameters
+/// and query (`orderId` of a cleanup), whatever the handler then answers.
 pub async fn describe(
-    route: MatchedPath,
+    action: &'static str,
     params: Result<RawPathParams, RawPathParamsRejection>,
     request: Request,
     next: Next,
 ) -> Response {
-    let action = routes::action(request.method().as_str(), route.as_str());
     let param = |name: &str| {
         params.as_ref().ok().and_then(|p| p.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_owned()))
     };

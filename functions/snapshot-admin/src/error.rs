@@ -9,10 +9,10 @@ use axum::http::header::CONTENT_TYPE;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use shared::admin::AdminError;
-use shared::rebuild::RebuildError;
-use shared::repository::RepositoryError;
-use shared::snapshot::SnapshotStoreError;
+use shared::store::StoreError;
+use shared::use_cases::admin::AdminError;
+use shared::use_cases::maintenance::rebuild::RebuildError;
+use shared::use_cases::repository::RepositoryError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -36,6 +36,10 @@ pub enum ApiError {
     /// A refusal the framework made before a handler ran, in its words.
     #[error("{1}")]
     Refused(StatusCode, String),
+    /// The request is well formed but cannot be done with this data (a state too large to
+    /// snapshot).
+    #[error("{0}")]
+    Unprocessable(String),
     /// The order's stored history cannot be read (the data's fault, not a server error).
     #[error("{message}")]
     HistoryUnreadable { order_id: String, sequence: Option<u64>, message: String },
@@ -57,7 +61,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::UriTooLong(_) => StatusCode::URI_TOO_LONG,
             ApiError::Refused(status, _) => *status,
-            ApiError::HistoryUnreadable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::HistoryUnreadable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -75,19 +81,10 @@ impl ApiError {
             ApiError::UriTooLong(_) => "uri_too_long",
             ApiError::Refused(status, _) if status.is_server_error() => "internal",
             ApiError::Refused(..) => "bad_request",
+            ApiError::Unprocessable(_) => "unprocessable",
             ApiError::HistoryUnreadable { .. } => "history_unreadable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
-        }
-    }
-
-    /// An unexpected failure: 503 when DynamoDB was throttling or unreachable (the SDK's
-    /// retries ran out; the caller may retry), else 500.
-    pub fn internal(error: impl std::error::Error + Send + Sync + 'static) -> Self {
-        if shared::dynamo::is_transient(&error) {
-            ApiError::Unavailable(Box::new(error))
-        } else {
-            ApiError::Internal(Box::new(error))
         }
     }
 }
@@ -136,7 +133,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
     let (parts, body) = response.into_parts();
     let text = axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).trim().to_owned());
     let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(crate::input::MAX_BODY_BYTES),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(crate::limits::MAX_BODY_BYTES),
         StatusCode::NOT_FOUND => ApiError::NotFound("no such route".into()),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
         _ => {
@@ -155,39 +152,6 @@ impl From<RebuildError> for ApiError {
             RebuildError::Running { .. } => ApiError::Conflict(e.to_string()),
             RebuildError::InvalidScope(_) => ApiError::BadRequest(e.to_string()),
             RebuildError::Repository(e) => e.into(),
-            RebuildError::Snapshots(e) => e.into(),
-        }
-    }
-}
-
-impl From<SnapshotStoreError> for ApiError {
-    fn from(e: SnapshotStoreError) -> Self {
-        match e {
-            SnapshotStoreError::InvalidOrderId(e) => ApiError::BadRequest(e.to_string()),
-            SnapshotStoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
-            SnapshotStoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
-            SnapshotStoreError::Encode(ref inner) => ApiError::Conflict(inner.to_string()),
-            // BatchWriteItem's form of throttling, after our own retries.
-            SnapshotStoreError::Unprocessed { .. } => ApiError::Unavailable(Box::new(e)),
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<RepositoryError> for ApiError {
-    fn from(e: RepositoryError) -> Self {
-        match e {
-            RepositoryError::NotFound(id) => ApiError::NotFound(format!("order {id} has no events")),
-            RepositoryError::Snapshots(e) => e.into(),
-            RepositoryError::Unreadable(e) => ApiError::HistoryUnreadable {
-                message: e.to_string(),
-                order_id: e.order_id,
-                sequence: e.sequence,
-            },
-            RepositoryError::Events(shared::event_store::EventStoreError::InvalidOrderId(e)) => {
-                ApiError::BadRequest(e.to_string())
-            }
-            other => ApiError::internal(other),
         }
     }
 }
@@ -197,7 +161,35 @@ impl From<AdminError> for ApiError {
         match e {
             AdminError::OrderNotFound(_) | AdminError::NothingStored(_) => ApiError::NotFound(e.to_string()),
             AdminError::Repository(e) => e.into(),
-            AdminError::Snapshots(e) => e.into(),
+        }
+    }
+}
+
+impl From<RepositoryError> for ApiError {
+    fn from(e: RepositoryError) -> Self {
+        match e {
+            RepositoryError::NotFound(id) => ApiError::NotFound(format!("order {id} has no events")),
+            RepositoryError::Unreadable(e) => ApiError::HistoryUnreadable {
+                message: e.to_string(),
+                order_id: e.order_id,
+                sequence: e.sequence,
+            },
+            RepositoryError::Rejected(e) => ApiError::Unprocessable(e.to_string()),
+            RepositoryError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The storage kinds, each to its status once.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Invalid(_) => ApiError::BadRequest(e.to_string()),
+            StoreError::Conflict(_) => ApiError::Conflict(e.to_string()),
+            StoreError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            StoreError::TooLarge(_) => ApiError::Unprocessable(e.to_string()),
+            StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
+            StoreError::Undecodable(_) | StoreError::Other(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }

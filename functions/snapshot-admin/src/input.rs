@@ -1,16 +1,12 @@
 //! Validation of everything a caller sends: path parameters, query strings, bodies.
 
 use crate::error::ApiError;
+use crate::limits::MAX_BODY_BYTES;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
-use shared::order_id::validate_order_id;
+use shared::domain::order_id::validate_order_id;
 use std::collections::BTreeMap;
-
-/// Largest body accepted.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-pub const MAX_PAGE: u16 = 100;
-pub const DEFAULT_PAGE: u16 = 20;
 
 pub fn order_id(raw: &str) -> Result<String, ApiError> {
     validate_order_id(raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;

@@ -1,23 +1,14 @@
 //! Starting the maintenance function's jobs without waiting for them: a full cleanup or a
 //! rebuild outlives API Gateway's 29-second limit, so the API answers 202 and says how to
-//! follow the run.
+//! follow the run. Deployed, the maintenance function is invoked; locally, the same
+//! `Maintenance::run` runs in a background task.
 
 use serde::Serialize;
-use shared::cleanup::CleanupService;
-use shared::rebuild::RebuildService;
+use shared::use_cases::maintenance::{Job, Maintenance, Outcome};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-/// A job of the maintenance (cleanup) function.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Job {
-    /// Retention over the whole table, then the drift canary.
-    Cleanup,
-    /// A turn of the unfinished rebuild job (the 5-minute schedule gives it more).
-    Rebuild,
-}
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -39,18 +30,26 @@ pub trait JobStarter: Send + Sync {
 /// Invokes the maintenance function asynchronously (InvocationType=Event).
 pub struct LambdaJobStarter {
     pub client: aws_sdk_lambda::Client,
-    /// `CLEANUP_FUNCTION_NAME`.
+    /// `MAINTENANCE_FUNCTION_NAME`.
     pub function_name: String,
-    /// `CLEANUP_LOG_GROUP`: where its runs log.
+    /// `MAINTENANCE_LOG_GROUP`: where its runs log.
     pub log_group: String,
+}
+
+/// The maintenance function's input for `job` (what its handler parses).
+pub fn payload(job: &Job, requested_by: &str) -> serde_json::Value {
+    let mut payload = serde_json::json!({ "source": "snapshot-admin", "requestedBy": requested_by });
+    match job {
+        Job::Nightly => {}
+        Job::Rebuild => payload["job"] = "rebuild".into(),
+        Job::Order(order_id) => payload["orderId"] = order_id.as_str().into(),
+    }
+    payload
 }
 
 impl JobStarter for LambdaJobStarter {
     fn start(&self, job: Job, requested_by: &str) -> StartFuture<'_> {
-        let mut payload = serde_json::json!({ "source": "snapshot-admin", "requestedBy": requested_by });
-        if job == Job::Rebuild {
-            payload["job"] = "rebuild".into();
-        }
+        let payload = payload(&job, requested_by);
         Box::pin(async move {
             use aws_sdk_lambda::operation::RequestId;
             let out = self
@@ -63,7 +62,7 @@ impl JobStarter for LambdaJobStarter {
                 .await
                 .map_err(|e| format!("invoke {}: {e}", self.function_name))?;
             let invocation_id = out.request_id().map(str::to_owned);
-            let last_line = if job == Job::Rebuild { "`rebuild run`" } else { "`cleanup run`" };
+            let last_line = if job == Job::Rebuild { "`rebuild run`" } else { "`drift canary`" };
             Ok(Started {
                 runner: format!("lambda:{}", self.function_name),
                 follow: format!(
@@ -77,35 +76,45 @@ impl JobStarter for LambdaJobStarter {
     }
 }
 
-/// `make run` and tests: the same jobs, in a background task of this process. A rebuild runs
-/// turn after turn (each within `budget`) until it is done.
+/// `make run` and tests: the maintenance function's own entry point, `Maintenance::run`, in a
+/// background task of this process, each turn within `budget`. A rebuild runs turn after turn
+/// until it is done, as the 5-minute schedule would continue it.
 pub struct InProcessJobStarter {
-    pub cleanup: Arc<CleanupService>,
-    pub rebuild: Arc<RebuildService>,
-    pub budget: Duration,
+    maintenance: Arc<Maintenance>,
+    budget: Duration,
+    finished: Arc<Mutex<Vec<Outcome>>>,
+}
+
+impl InProcessJobStarter {
+    pub fn new(maintenance: Arc<Maintenance>, budget: Duration) -> Self {
+        InProcessJobStarter { maintenance, budget, finished: Arc::default() }
+    }
+
+    /// What the runs started here did, in the order they finished.
+    pub fn finished(&self) -> Vec<Outcome> {
+        self.finished.lock().expect("outcomes lock").clone()
+    }
 }
 
 impl JobStarter for InProcessJobStarter {
     fn start(&self, job: Job, _requested_by: &str) -> StartFuture<'_> {
-        let (cleanup, rebuild, budget) = (Arc::clone(&self.cleanup), Arc::clone(&self.rebuild), self.budget);
+        let (maintenance, budget) = (Arc::clone(&self.maintenance), self.budget);
+        let finished = Arc::clone(&self.finished);
         Box::pin(async move {
             let id = uuid::Uuid::new_v4().to_string();
             let task_id = id.clone();
             tokio::spawn(async move {
-                match job {
-                    Job::Cleanup => match cleanup.run(Instant::now() + budget).await {
-                        Ok(report) => tracing::info!(task = %task_id, ?report, "cleanup run"),
-                        Err(error) => tracing::error!(task = %task_id, %error, "cleanup run failed"),
-                    },
-                    Job::Rebuild => loop {
-                        match rebuild.run(Instant::now() + budget).await {
-                            Ok(Some(run)) if !run.finished && !run.superseded => continue,
-                            Ok(run) => break tracing::info!(task = %task_id, ?run, "rebuild run"),
-                            Err(error) => {
-                                break tracing::error!(task = %task_id, %error, "rebuild run failed");
-                            }
+                loop {
+                    match maintenance.run(job.clone(), Instant::now() + budget).await {
+                        Ok(Outcome::Rebuild(run)) if !run.finished && !run.superseded => continue,
+                        Ok(outcome) => {
+                            tracing::info!(task = %task_id, ?outcome, "maintenance run");
+                            break finished.lock().expect("outcomes lock").push(outcome);
                         }
-                    },
+                        Err(error) => {
+                            break tracing::error!(task = %task_id, %error, "maintenance run failed");
+                        }
+                    }
                 }
             });
             Ok(Started {

@@ -1,7 +1,6 @@
 use lambda_http::{Error, run};
-use shared::clock::SystemClock;
-use shared::config::Config;
-use shared::repository::OrderRepository;
+use shared::runtime::config::Config;
+use shared::use_cases::clock::SystemClock;
 use snapshot_admin::audit::LogAudit;
 use snapshot_admin::job_starter::LambdaJobStarter;
 use snapshot_admin::{AppState, router};
@@ -9,22 +8,22 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
+    shared::runtime::telemetry::init();
     let config = Config::from_env()?;
-    let cleanup_function = std::env::var("CLEANUP_FUNCTION_NAME")
-        .map_err(|_| "CLEANUP_FUNCTION_NAME is not set: the function to start for POST /cleanup")?;
-    let log_group =
-        std::env::var("CLEANUP_LOG_GROUP").unwrap_or_else(|_| format!("/aws/lambda/{cleanup_function}"));
-    let aws = shared::client::sdk_config().await;
-    let repository = OrderRepository::from_config(shared::client::dynamodb_client((&aws).into()), &config);
+    let maintenance_function = std::env::var("MAINTENANCE_FUNCTION_NAME").map_err(
+        |_| "MAINTENANCE_FUNCTION_NAME is not set: the function to start for POST /cleanup and /rebuild",
+    )?;
+    let log_group = std::env::var("MAINTENANCE_LOG_GROUP")
+        .unwrap_or_else(|_| format!("/aws/lambda/{maintenance_function}"));
+    let aws = shared::runtime::client::sdk_config().await;
+    let repository = config.repository(shared::runtime::client::dynamodb_client((&aws).into()));
     let starter = LambdaJobStarter {
         client: aws_sdk_lambda::Client::new(&aws),
-        function_name: cleanup_function,
+        function_name: maintenance_function,
         log_group,
     };
+    let (clock, audit) = (Arc::new(SystemClock), Arc::new(LogAudit));
     let state =
-        AppState::new(repository, config.retention, Arc::new(SystemClock), Arc::new(LogAudit), |_, _| {
-            Arc::new(starter)
-        });
+        AppState::new(repository, config.retention, &config.maintenance, clock, audit, |_| Arc::new(starter));
     run(router(state)).await
 }

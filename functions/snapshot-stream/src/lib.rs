@@ -1,5 +1,5 @@
 //! The stream function's adapter: Lambda's DynamoDB stream event in, a call into
-//! `shared::stream_snapshots`, the partial-batch response and the batch's metrics out.
+//! `shared::use_cases::stream_snapshots`, the partial-batch response and the batch's metrics out.
 //!
 //! Records are parsed one by one so that one malformed record is isolated (reported as
 //! failed) instead of failing the whole event's deserialization: the runtime hands over each
@@ -10,9 +10,11 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use shared::dynamo::Item;
-use shared::metrics::Metrics;
-use shared::stream_snapshots::{BatchOutcome, ChangeBody, ChangeKind, StreamChange, StreamSnapshotter};
+use shared::runtime::metrics::Metrics;
+use shared::store::dynamo::Item;
+use shared::use_cases::stream_snapshots::{
+    BatchOutcome, ChangeBody, ChangeKind, StreamChange, StreamSnapshotter,
+};
 use thiserror::Error;
 
 pub const FUNCTION: &str = "snapshot-stream";

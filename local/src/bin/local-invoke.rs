@@ -7,11 +7,11 @@
 //! run`'s) with the tables and the data every sample event refers to: for `sam local invoke`.
 
 use serde_json::Value;
-use shared::config::TableNames;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
-use shared::snapshot::{NewSnapshot, SnapshotStore};
-use shared::tables;
+use shared::store::snapshots::{NewSnapshot, SnapshotStore};
+use shared::store::tables;
+use shared::store::tables::TableNames;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use testkit::stream_events::inserted_events;
 use testkit::{LocalDynamo, bulk_insert_events, client_for};
 
-const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-cleanup", "snapshot-admin"];
+const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapshot-admin"];
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -68,7 +68,7 @@ async fn run() -> Result<ExitCode, String> {
         "AWS_REGION=us-east-1".into(),
         "AWS_ACCESS_KEY_ID=test".into(),
         "AWS_SECRET_ACCESS_KEY=test".into(),
-        "CLEANUP_FUNCTION_NAME=snapshot-cleanup".into(),
+        "MAINTENANCE_FUNCTION_NAME=snapshot-maintenance".into(),
         "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true".into(),
     ];
     let mut watch = Command::new(&cargo_lambda);
@@ -161,7 +161,8 @@ async fn seed_order_1001(client: &aws_sdk_dynamodb::Client, names: &TableNames) 
     for (version, days_ago) in [(5u64, 200i64), (10, 120), (15, 3), (20, 1)] {
         let new = NewSnapshot {
             state: Order::replay("o-1001", &history[..version as usize]).map_err(|e| e.to_string())?,
-            timestamp: shared::clock::Clock::now_ms(&shared::clock::SystemClock) - days_ago * 86_400_000,
+            timestamp: shared::use_cases::clock::Clock::now_ms(&shared::use_cases::clock::SystemClock)
+                - days_ago * 86_400_000,
             created_by: "local-invoke".into(),
             reason: "sample data".into(),
             strategy: None,
@@ -169,7 +170,7 @@ async fn seed_order_1001(client: &aws_sdk_dynamodb::Client, names: &TableNames) 
         };
         match snapshots.put(&new).await {
             // seeded before: the snapshot is there
-            Ok(_) | Err(shared::snapshot::SnapshotStoreError::Conflict { .. }) => {}
+            Ok(_) | Err(shared::store::snapshots::SnapshotStoreError::Conflict { .. }) => {}
             Err(e) => return Err(e.to_string()),
         }
     }

@@ -10,14 +10,10 @@
 //! as it was written.
 
 use super::money::Money;
-use super::upcast;
+use super::upcast::{self, EVENT_SCHEMA_VERSION};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
-
-/// The schema version of every event type's current payload shape: the one this code writes,
-/// and reads without an upcaster.
-pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -165,13 +161,18 @@ impl OrderEvent {
         let bad =
             |message: String| EventDecodeError::BadPayload { event_type: event_type.to_owned(), message };
         let data: serde_json::Value = serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
-        let data = upcast::to_current(event_type, schema_version, data)
-            .ok_or_else(|| EventDecodeError::UnsupportedSchema {
-                event_type: event_type.to_owned(),
-                found: schema_version,
-                readable: upcast::readable_versions(event_type),
-            })?
-            .map_err(bad)?;
+        // Payloads in the current shape need no upcaster.
+        let data = if schema_version == EVENT_SCHEMA_VERSION {
+            data
+        } else {
+            upcast::to_current(event_type, schema_version, data)
+                .ok_or_else(|| EventDecodeError::UnsupportedSchema {
+                    event_type: event_type.to_owned(),
+                    found: schema_version,
+                    readable: upcast::readable_versions(event_type),
+                })?
+                .map_err(bad)?
+        };
         serde_json::from_value(serde_json::json!({ "type": event_type, "data": data }))
             .map_err(|e| bad(e.to_string()))
     }

@@ -4,17 +4,19 @@ mod commands;
 mod events;
 pub mod fingerprint;
 mod fold;
+pub mod folded_order;
 mod money;
 mod order;
+pub mod order_id;
 pub mod samples;
 mod upcast;
 
 pub use commands::{DomainError, OrderCommand};
-pub use events::{Address, EVENT_SCHEMA_VERSION, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
+pub use events::{Address, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
 pub use fold::FoldError;
 pub use money::Money;
 pub use order::{LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate};
-pub use upcast::{ItemAddedV2, UPCASTERS, Upcaster, readable_versions};
+pub use upcast::{EVENT_SCHEMA_VERSION, ItemAddedV2, UPCASTERS, Upcaster, readable_versions};
 
 #[cfg(test)]
 pub(crate) mod testing {

@@ -19,7 +19,7 @@ impl Money {
         Money(minor)
     }
 
-    /// Whole currency units, for two-decimal currencies (the seed's `total > 1000`).
+    /// Whole currency units, for two-decimal currencies (the high-value rule's `total > 1000`).
     pub const fn from_major(major: i64) -> Self {
         Money(major * 100)
     }

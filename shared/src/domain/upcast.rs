@@ -13,11 +13,14 @@
 //! `ItemAdded` version 2 is the worked example: the same event with `name` renamed
 //! `productName` and `unitPrice` renamed `unitPriceMinor`.
 
-use super::events::EVENT_SCHEMA_VERSION;
 use super::money::Money;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The schema version of every event type's current payload shape: the one this code writes,
+/// and reads without an upcaster.
+pub const EVENT_SCHEMA_VERSION: u32 = 1;
 
 /// Turns one (event type, schema version) payload into the current shape.
 pub struct Upcaster {

@@ -2,8 +2,8 @@
 //! within retention; the newest snapshot no more than threshold-1 events behind.
 
 use shared::domain::Order;
-use shared::repository::OrderRepository;
-use shared::settings::{RetentionSettings, StrategySettings};
+use shared::policy::settings::{RetentionSettings, StrategySettings};
+use shared::use_cases::repository::OrderRepository;
 use testkit::check_snapshots;
 
 pub struct Audit {
@@ -21,7 +21,7 @@ pub async fn audit(
     retention: &RetentionSettings,
 ) -> Result<Audit, String> {
     let e = |e: &dyn std::fmt::Display| format!("{order_id}: {e}");
-    let (events, _) = repository.events().read_from(&order_id, 1).await.map_err(|x| e(&x))?;
+    let events = repository.history(&order_id).await.map_err(|x| e(&x))?;
     let mut problems = Vec::new();
     let replay = Order::replay(&order_id, &events).map_err(|x| e(&x))?;
     let loaded = repository.load(&order_id).await.map_err(|x| e(&x))?.ok_or_else(|| e(&"no events"))?;

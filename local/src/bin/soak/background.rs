@@ -5,7 +5,7 @@ use crate::workload::{Rng, order_id};
 use crate::{Tally, add};
 use axum::body::Body;
 use axum::http::Request;
-use shared::cleanup::CleanupService;
+use shared::use_cases::maintenance::cleanup::CleanupService;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};

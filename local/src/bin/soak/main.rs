@@ -17,14 +17,15 @@ use background::Background;
 use futures_util::StreamExt;
 use local::stream_runner::{RunnerConfig, RunnerStats, StreamRunner};
 use local::{stream_arn, streams_client_for};
-use shared::cleanup::CleanupService;
-use shared::client::ClientTuning;
-use shared::clock::SystemClock;
-use shared::config::TableNames;
-use shared::repository::OrderRepository;
-use shared::settings::{RetentionSettings, StrategySettings};
-use shared::stream_snapshots::StreamSnapshotter;
-use shared::tables;
+use shared::policy::settings::{RetentionSettings, StrategySettings};
+use shared::runtime::client::ClientTuning;
+use shared::store::events::EventStore;
+use shared::store::tables;
+use shared::store::tables::TableNames;
+use shared::use_cases::clock::SystemClock;
+use shared::use_cases::maintenance::cleanup::CleanupService;
+use shared::use_cases::repository::OrderRepository;
+use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -128,11 +129,8 @@ async fn run() -> Result<bool, String> {
         args.fault_every
     );
     let mut stream = Stream::start(&stack).await?;
-    let cleanup = Arc::new(CleanupService::new(
-        stack.faulty.snapshots().clone(),
-        stack.retention.clone(),
-        Arc::new(SystemClock),
-    ));
+    let cleanup =
+        Arc::new(CleanupService::new(stack.faulty.clone(), stack.retention.clone(), Arc::new(SystemClock)));
     let admin = snapshot_admin::router(snapshot_admin::AppState::in_process(
         stack.faulty.clone(),
         stack.retention.clone(),
@@ -148,7 +146,14 @@ async fn run() -> Result<bool, String> {
     let gate = Arc::new(workload::TransactionGate::default());
     let writers: Vec<_> = (0..args.writers)
         .map(|w| {
-            let writer = workload::writer(w, args.clone(), stack.direct.clone(), tally.clone(), gate.clone());
+            let writer = workload::writer(
+                w,
+                args.clone(),
+                stack.direct.clone(),
+                EventStore::new(stack.client.clone(), stack.events_table),
+                tally.clone(),
+                gate.clone(),
+            );
             tokio::spawn(writer)
         })
         .collect();

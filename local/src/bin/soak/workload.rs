@@ -3,11 +3,11 @@
 //! the cached state, conditional append, reload on conflict).
 
 use crate::{Args, Tally, add};
-use shared::clock::{Clock, SystemClock};
 use shared::domain::samples::sample_address;
 use shared::domain::{Money, Order, OrderCommand, OrderEvent, OrderStatus, RecordedEvent};
-use shared::event_store::{EventStore, EventStoreError};
-use shared::repository::OrderRepository;
+use shared::store::events::{EventStore, EventStoreError};
+use shared::use_cases::clock::{Clock, SystemClock};
+use shared::use_cases::repository::OrderRepository;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,6 +93,7 @@ pub async fn writer(
     w: usize,
     args: Arc<Args>,
     repository: OrderRepository,
+    events: EventStore,
     tally: Arc<Tally>,
     transactions: Arc<TransactionGate>,
 ) -> Result<(), String> {
@@ -102,7 +103,6 @@ pub async fn writer(
     let scripts: Vec<Vec<OrderCommand>> = mine.iter().map(|i| script(*i, per_order)).collect();
     let mut next = vec![0usize; mine.len()];
     let mut rng = Rng(w as u64 + 7);
-    let events: &EventStore = repository.events();
     loop {
         let mut progressed = false;
         for k in 0..mine.len() {

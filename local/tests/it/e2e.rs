@@ -1,0 +1,144 @@
+//! End to end on the local server: the order service appends through the event store, the
+//! local runner reads the table's real stream and calls the stream function's handler.
+
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use local::stream_runner::RunnerConfig;
+use serde_json::Value;
+use shared::domain::{Money, OrderCommand};
+use shared::policy::settings::StrategySettings;
+use shared::use_cases::clock::ManualClock;
+use shared::use_cases::stream_snapshots::StreamSnapshotter;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use testkit::TestTables;
+
+const T0: i64 = 1_800_000_000_000;
+
+async fn place_orders(t: &TestTables, orders: usize, items_each: usize) {
+    let repo = t.repository();
+    for o in 0..orders {
+        let id = format!("o-{o}");
+        repo.execute(&id, OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() }, T0)
+            .await
+            .unwrap();
+        for i in 0..items_each {
+            let add = OrderCommand::AddItem {
+                sku: format!("SKU-{}", i % 4),
+                name: "Mug".into(),
+                quantity: 1,
+                unit_price: Money::from_minor(990),
+            };
+            repo.execute(&id, add, T0).await.unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn appends_in_snapshots_out() {
+    let t = TestTables::new().await;
+    let svc =
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
+
+    place_orders(&t, 3, 24).await; // 25 events each
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
+
+    for o in 0..3 {
+        assert_eq!(t.verified_snapshots(&format!("o-{o}")).await, vec![20]);
+    }
+    assert_eq!(runner.stats.records_delivered, 75);
+    assert!(runner.stats.batches >= 3, "batches of at most 25");
+
+    // more appends later continue from where the runner was
+    let repo = t.repository();
+    for _ in 0..10 {
+        repo.execute("o-1", OrderCommand::ChangeQuantity { sku: "SKU-1".into(), quantity: 3 }, T0)
+            .await
+            .unwrap();
+    }
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
+    assert_eq!(t.verified_snapshots("o-1").await, vec![30, 20]);
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.cost.snapshot_version, Some(30));
+    assert_eq!(loaded.order, repo.load_by_replay("o-1").await.unwrap().unwrap().order);
+}
+
+#[tokio::test]
+async fn a_partial_failure_restarts_from_the_reported_record() {
+    let t = TestTables::new().await;
+    let svc =
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
+    place_orders(&t, 2, 14).await; // 15 events each, one batch of 25 then 5
+
+    // the first delivery reports its 7th record as failed, once
+    let failed_once = AtomicU32::new(0);
+    let seen = std::sync::Mutex::new(Vec::<String>::new());
+    let handler = |event: Value| {
+        let records = event["Records"].as_array().unwrap().clone();
+        seen.lock()
+            .unwrap()
+            .extend(records.iter().map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned()));
+        let svc = &svc;
+        let failed_once = &failed_once;
+        async move {
+            if failed_once.fetch_add(1, Ordering::SeqCst) == 0 {
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier =
+                    records[6]["dynamodb"]["SequenceNumber"].as_str().map(str::to_owned);
+                let mut response = DynamoDbEventResponse::default();
+                response.batch_item_failures.push(failure);
+                return Ok::<_, snapshot_stream::HandlerError>(response);
+            }
+            local::deliver(svc, event).await
+        }
+    };
+    runner.run_until_idle(handler).await.unwrap();
+
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen.len(), 30 + 19, "records 7..25 of the first batch came again");
+    assert_eq!(seen[25], seen[6], "the redelivery starts at the reported record");
+    assert_eq!(runner.stats.partial_failures, 1);
+    for o in 0..2 {
+        assert_eq!(t.verified_snapshots(&format!("o-{o}")).await, vec![10]);
+    }
+}
+
+#[tokio::test]
+async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_shard_moves_on() {
+    let t = TestTables::new().await;
+    let svc =
+        StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
+    let destination = std::env::temp_dir().join(format!("failures-{}.jsonl", t.events_table));
+    let config = RunnerConfig {
+        max_retries: 2,
+        failure_destination: Some(destination.clone()),
+        ..RunnerConfig::fast()
+    };
+    let mut runner = local::runner_for(&t, config).await;
+    place_orders(&t, 1, 11).await; // 12 events
+    // a poison record appended by a foreign writer: an unknown event type
+    let mut item = shared::store::events::event_to_item(&shared::domain::samples::recorded(
+        "o-poison",
+        1,
+        shared::domain::OrderEvent::OrderConfirmed {},
+    ));
+    item.insert("eventType".into(), aws_sdk_dynamodb::types::AttributeValue::S("OrderTeleported".into()));
+    t.client.put_item().table_name(&t.events_table).set_item(Some(item)).send().await.unwrap();
+    t.event_store().append("o-9", 0, &[shared::domain::OrderEvent::OrderConfirmed {}], T0).await.unwrap();
+
+    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
+
+    assert_eq!(runner.stats.sent_to_failure_destination, 1);
+    assert_eq!(runner.stats.partial_failures, 3, "first delivery + 2 retries");
+    let lines = std::fs::read_to_string(&destination).unwrap();
+    let info: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(info["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert!(info["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
+    assert_eq!(t.verified_snapshots("o-0").await, vec![10], "the good records before it were processed");
+    // one batch of all 14; two retries of [poison, o-9]; then o-9 alone after the skip
+    assert_eq!(runner.stats.records_delivered, 14 + 2 + 2 + 1);
+    let poisoned = t.snapshot_store().list("o-poison", 10, None).await.unwrap();
+    assert!(poisoned.snapshots.is_empty(), "a record it cannot understand never yields a snapshot");
+    std::fs::remove_file(destination).unwrap();
+}

@@ -1,0 +1,12 @@
+//! End-to-end, model-based, fault, throttling and concurrency tests of the local stack: one
+//! binary, one local DynamoDB server (tests that kill or slow a server start their own).
+
+mod concurrency;
+mod e2e;
+mod error_paths;
+mod faults;
+mod foreign_writer;
+mod local_stack;
+mod model;
+mod rebuild;
+mod throttling;

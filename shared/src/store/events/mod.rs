@@ -1,0 +1,287 @@
+//! The event store: appends with optimistic
+//! concurrency and reads an order's history. The snapshot functions only read through it;
+//! the order service appends.
+
+pub mod contract;
+mod item;
+mod scan;
+mod stored;
+
+pub use item::{EventRecordError, event_from_item, event_to_item};
+pub use scan::{EventKey, OrdersPage};
+pub use stored::StoredEvents;
+
+use crate::domain::order_id::{InvalidOrderId, validate_order_id};
+use crate::domain::{OrderEvent, RecordedEvent};
+use crate::store::dynamo::{DynamoError, ReadCost, get_s, n, s};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, Select, TransactWriteItem};
+use thiserror::Error;
+
+/// DynamoDB's limit on items in one transaction.
+pub const MAX_EVENTS_PER_APPEND: usize = 100;
+
+#[derive(Debug, Error)]
+pub enum EventStoreError {
+    #[error(transparent)]
+    InvalidOrderId(#[from] InvalidOrderId),
+    #[error("order {order_id} is no longer at version {expected_version}: another writer appended first")]
+    Conflict { order_id: String, expected_version: u64 },
+    #[error("{0} events in one append; at most {MAX_EVENTS_PER_APPEND} fit in a transaction")]
+    TooManyEvents(usize),
+    #[error("stored event {sequence:?} of order {order_id} cannot be read")]
+    Corrupt {
+        order_id: String,
+        sequence: Option<u64>,
+        #[source]
+        source: EventRecordError,
+    },
+    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
+    #[error("{0}")]
+    Dynamo(#[from] DynamoError),
+}
+
+#[derive(Clone, Debug)]
+pub struct EventStore {
+    client: Client,
+    table: String,
+}
+
+impl EventStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        EventStore { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Appends `events` after `expected_version` (the sequence of the last event the caller
+    /// saw). Each item is written only if its (orderId, sequence) is free, so of two writers
+    /// at the same version exactly one wins; the other gets `Conflict` and nothing of its
+    /// append is written. Several events go in one transaction.
+    pub async fn append(
+        &self,
+        order_id: &str,
+        expected_version: u64,
+        events: &[OrderEvent],
+        occurred_at: i64,
+    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
+        validate_order_id(order_id)?;
+        if events.len() > MAX_EVENTS_PER_APPEND {
+            return Err(EventStoreError::TooManyEvents(events.len()));
+        }
+        let recorded: Vec<RecordedEvent> = events
+            .iter()
+            .zip(expected_version + 1..)
+            .map(|(event, sequence)| RecordedEvent {
+                order_id: order_id.to_owned(),
+                sequence,
+                event_id: uuid::Uuid::new_v4().to_string(),
+                occurred_at,
+                event: event.clone(),
+            })
+            .collect();
+        let conflict = || EventStoreError::Conflict { order_id: order_id.to_owned(), expected_version };
+        const FREE: &str = "attribute_not_exists(orderId)";
+        match recorded.as_slice() {
+            [] => {}
+            // One event needs no transaction: a conditional put is atomic and half the cost.
+            [one] => {
+                let put = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(event_to_item(one)))
+                    .condition_expression(FREE)
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => {}
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+                    {
+                        // The SDK retries a put whose answer was lost (timeout, dropped
+                        // connection); if that first attempt landed, the slot holds our own
+                        // event and the append succeeded.
+                        if !self.is_stored(one).await? {
+                            return Err(conflict());
+                        }
+                    }
+                    Err(e) => return Err(DynamoError::new("PutItem", &self.table, e).into()),
+                }
+            }
+            many => {
+                let items = many
+                    .iter()
+                    .map(|event| {
+                        let put = Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(event_to_item(event)))
+                            .condition_expression(FREE)
+                            .build()
+                            .expect("table, item and condition are set");
+                        TransactWriteItem::builder().put(put).build()
+                    })
+                    .collect();
+                self.client
+                    .transact_write_items()
+                    .set_transact_items(Some(items))
+                    // The same token on every SDK retry: DynamoDB applies a retried
+                    // transaction whose first attempt landed only once (10-minute window).
+                    .client_request_token(&many[0].event_id)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        let lost_race = matches!(
+                            e.as_service_error(),
+                            Some(TransactWriteItemsError::TransactionCanceledException(c))
+                                if c.cancellation_reasons().iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+                        );
+                        if lost_race {
+                            conflict()
+                        } else {
+                            DynamoError::new("TransactWriteItems", &self.table, e).into()
+                        }
+                    })?;
+            }
+        }
+        Ok(recorded)
+    }
+
+    /// Whether `event` is already stored: its slot holds that very event (same event id).
+    async fn is_stored(&self, event: &RecordedEvent) -> Result<bool, EventStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key("orderId", s(&event.order_id))
+            .key("sequence", n(event.sequence))
+            .projection_expression("eventId")
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("GetItem", &self.table, e))?;
+        Ok(out.item.is_some_and(|item| get_s(&item, "eventId").ok() == Some(event.event_id.as_str())))
+    }
+
+    /// Events with `from <= sequence <= to` (`to = None`: to the end), in order, following
+    /// DynamoDB's 1 MB pages. Strongly consistent, so a load sees every completed append.
+    pub async fn read_range(
+        &self,
+        order_id: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+        let (stored, cost) = self.read_stored(order_id, from, to).await?;
+        Ok((stored.decode_from(from)?, cost))
+    }
+
+    /// [`EventStore::read_range`], still undecoded.
+    pub async fn read_stored(
+        &self,
+        order_id: &str,
+        from: u64,
+        to: Option<u64>,
+    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
+        validate_order_id(order_id)?;
+        let mut cost = ReadCost::default();
+        let mut items = Vec::new();
+        let mut start_key = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_values(":id", s(order_id))
+                .expression_attribute_values(":from", n(from))
+                .set_exclusive_start_key(start_key.take());
+            query = match to {
+                Some(to) => query
+                    .key_condition_expression("orderId = :id AND #seq BETWEEN :from AND :to")
+                    .expression_attribute_values(":to", n(to)),
+                None => query.key_condition_expression("orderId = :id AND #seq >= :from"),
+            };
+            let page = query
+                .expression_attribute_names("#seq", "sequence")
+                .send()
+                .await
+                .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+            cost.page(page.items(), true);
+            let more = page.last_evaluated_key.filter(|key| !key.is_empty());
+            items.extend(page.items.unwrap_or_default());
+            match more {
+                Some(key) => start_key = Some(key),
+                None => break,
+            }
+        }
+        Ok((StoredEvents::from_query(order_id, items, from <= 1)?, cost))
+    }
+
+    /// The newest `limit` events up to `upto` (`None`: the newest of all), undecoded, in one
+    /// request (fewer when 1 MB is reached first). Strongly consistent.
+    pub async fn read_newest(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        limit: u32,
+    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
+        validate_order_id(order_id)?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .expression_attribute_values(":id", s(order_id));
+        query = match upto {
+            Some(upto) => query
+                .key_condition_expression("orderId = :id AND #seq <= :upto")
+                .expression_attribute_names("#seq", "sequence")
+                .expression_attribute_values(":upto", n(upto)),
+            None => query.key_condition_expression("orderId = :id"),
+        };
+        let page = query.send().await.map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        let mut cost = ReadCost::default();
+        cost.page(page.items(), true);
+        // Without a LastEvaluatedKey the read ran out of events, not of its limit.
+        let from_start = page.last_evaluated_key.is_none_or(|key| key.is_empty());
+        let stored = StoredEvents::from_query(order_id, page.items.unwrap_or_default(), from_start)?;
+        Ok((stored, cost))
+    }
+
+    /// The whole history from `from` on.
+    pub async fn read_from(
+        &self,
+        order_id: &str,
+        from: u64,
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+        self.read_range(order_id, from, None).await
+    }
+
+    /// Sequence of the order's last event; `None` when the order has no events.
+    pub async fn last_sequence(&self, order_id: &str) -> Result<Option<u64>, EventStoreError> {
+        let (newest, _) = self.read_newest(order_id, None, 1).await?;
+        Ok(newest.last())
+    }
+
+    pub async fn exists(&self, order_id: &str) -> Result<bool, EventStoreError> {
+        validate_order_id(order_id)?;
+        let page = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", s(order_id))
+            .select(Select::Count)
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        Ok(page.count() > 0)
+    }
+}

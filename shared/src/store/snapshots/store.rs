@@ -1,0 +1,285 @@
+//! The snapshot table: conditional puts (never overwrite), latest usable snapshot, paginated
+//! listings without state, deletes.
+
+use super::codec;
+use super::condition::Condition;
+use super::types::{NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, Unusable};
+use crate::domain::order_id::{InvalidOrderId, validate_order_id};
+use crate::store::dynamo::{DynamoError, Item, ReadCost, get_n, n, s};
+use aws_sdk_dynamodb::Client;
+use thiserror::Error;
+use tracing::warn;
+
+/// How far back `latest_usable` looks past unusable snapshots before giving up on them.
+const MAX_SNAPSHOTS_EXAMINED: usize = 10;
+/// Attributes a listing reads: everything but the state.
+const SUMMARY_PROJECTION: &str = "orderId, version, lastEventSequence, #ts, metadata";
+
+#[derive(Debug, Error)]
+pub enum SnapshotStoreError {
+    #[error(transparent)]
+    InvalidOrderId(#[from] InvalidOrderId),
+    #[error("order {order_id} already has snapshot version {version}")]
+    Conflict { order_id: String, version: u64 },
+    #[error("order {order_id} has no snapshot version {version}")]
+    NotFound { order_id: String, version: u64 },
+    #[error(transparent)]
+    Encode(#[from] SnapshotEncodeError),
+    #[error("stored snapshot of order {order_id} cannot be listed")]
+    Corrupt {
+        order_id: String,
+        #[source]
+        source: Unusable,
+    },
+    #[error("{remaining} deletes of order {order_id} still unprocessed after {attempts} attempts")]
+    Unprocessed { order_id: String, remaining: usize, attempts: u32 },
+    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
+    #[error("{0}")]
+    Dynamo(#[from] DynamoError),
+}
+
+/// A snapshot written, and the unusable one it replaced, if any.
+#[derive(Debug)]
+pub struct Written {
+    pub metadata: SnapshotMetadata,
+    pub replaced: Option<Unusable>,
+}
+
+/// A snapshot the lookup passed over, and why.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UnusableSnapshot {
+    pub version: Option<u64>,
+    pub reason: Unusable,
+}
+
+/// The newest usable snapshot of an order, and the unusable ones newer than it.
+#[derive(Debug)]
+pub struct SnapshotLookup {
+    pub snapshot: Option<Snapshot>,
+    pub passed_over: Vec<UnusableSnapshot>,
+    pub cost: ReadCost,
+}
+
+#[derive(Debug)]
+pub struct SnapshotPage {
+    /// Newest first.
+    pub snapshots: Vec<SnapshotSummary>,
+    /// Pass as `before` to get the next (older) page.
+    pub next: Option<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SnapshotStore {
+    client: Client,
+    table: String,
+}
+
+impl SnapshotStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        SnapshotStore { client, table: table.into() }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Writes a snapshot if its (order, version) is free, or holds a snapshot that cannot be
+    /// used (another fold's, an older schema, damaged): a usable snapshot is never overwritten
+    /// (no read-then-write version counter). The replacement is conditional on the item being
+    /// the very write that was read, so of two writers replacing the same unusable item
+    /// exactly one wins; the other gets `Conflict`.
+    pub async fn put(&self, new: &NewSnapshot) -> Result<Written, SnapshotStoreError> {
+        validate_order_id(&new.state.id)?;
+        let (item, metadata) = codec::encode(new)?;
+        let conflict =
+            || SnapshotStoreError::Conflict { order_id: new.state.id.clone(), version: new.state.version };
+        let free = Condition { expression: "attribute_not_exists(orderId)".into(), ..Condition::default() };
+        if self.put_if(item.clone(), free).await? {
+            return Ok(Written { metadata, replaced: None });
+        }
+        let Some(existing) = self.item(&new.state.id, new.state.version).await? else {
+            // deleted in between: the slot is free again, and the next writer may take it
+            return Err(conflict());
+        };
+        let reason = match codec::decode(&existing) {
+            Ok(_) => return Err(conflict()),
+            Err(reason) => reason,
+        };
+        if self.put_if(item, Condition::same_as(&existing)).await? {
+            warn!(order_id = %new.state.id, version = new.state.version, %reason, "unusable snapshot replaced");
+            Ok(Written { metadata, replaced: Some(reason) })
+        } else {
+            Err(conflict())
+        }
+    }
+
+    /// `false` when the condition did not hold.
+    async fn put_if(&self, item: Item, condition: Condition) -> Result<bool, SnapshotStoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition.expression)
+            .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
+            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Ok(false)
+            }
+            Err(e) => Err(DynamoError::new("PutItem", &self.table, e).into()),
+        }
+    }
+
+    /// One snapshot item as stored (strongly consistent).
+    async fn item(&self, order_id: &str, version: u64) -> Result<Option<Item>, SnapshotStoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("orderId", s(order_id))
+            .key("version", n(version))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("GetItem", &self.table, e))?;
+        Ok(out.item)
+    }
+
+    /// The newest snapshot that passes every check; unusable ones on the way are logged and
+    /// returned in `passed_over` so callers can count them.
+    pub async fn latest_usable(&self, order_id: &str) -> Result<SnapshotLookup, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        let mut lookup =
+            SnapshotLookup { snapshot: None, passed_over: Vec::new(), cost: ReadCost::default() };
+        let mut start_key = None;
+        // One item per page: the common case (newest is usable) reads exactly one snapshot.
+        while lookup.passed_over.len() < MAX_SNAPSHOTS_EXAMINED {
+            let page = self.newest_page(order_id, start_key.take()).await?;
+            lookup.cost.page(page.items(), false);
+            let Some(item) = page.items().first() else { break };
+            match codec::decode(item) {
+                Ok(snapshot) => {
+                    lookup.snapshot = Some(snapshot);
+                    break;
+                }
+                Err(reason) => {
+                    let version = get_n(item, "version").ok();
+                    warn!(order_id, ?version, %reason, "unusable snapshot skipped");
+                    lookup.passed_over.push(UnusableSnapshot { version, reason });
+                }
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start_key = Some(key),
+                _ => break,
+            }
+        }
+        Ok(lookup)
+    }
+
+    /// The newest snapshot's version and its state, whether usable or not (verification).
+    pub async fn newest(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        let page = self.newest_page(order_id, None).await?;
+        let Some(item) = page.items().first() else { return Ok(None) };
+        let version = get_n(item, "version")
+            .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
+        Ok(Some((version, codec::decode(item))))
+    }
+
+    /// One snapshot item, newest first, after `start` (a page's LastEvaluatedKey).
+    async fn newest_page(
+        &self,
+        order_id: &str,
+        start: Option<Item>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, DynamoError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("orderId = :id")
+            .expression_attribute_values(":id", s(order_id))
+            .scan_index_forward(false)
+            .limit(1)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| DynamoError::new("Query", &self.table, e))
+    }
+
+    /// One snapshot with its state, whether usable or not.
+    pub async fn get(
+        &self,
+        order_id: &str,
+        version: u64,
+    ) -> Result<Option<Result<Snapshot, Unusable>>, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        Ok(self.item(order_id, version).await?.as_ref().map(codec::decode))
+    }
+
+    /// A page of an order's snapshots, newest first, without their states (a listing never
+    /// pays for state bytes). `before`: the `next` of the previous page.
+    pub async fn list(
+        &self,
+        order_id: &str,
+        limit: u16,
+        before: Option<u64>,
+    ) -> Result<SnapshotPage, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .scan_index_forward(false)
+            .limit(i32::from(limit.max(1)))
+            .projection_expression(SUMMARY_PROJECTION)
+            .expression_attribute_names("#ts", "timestamp")
+            .expression_attribute_values(":id", s(order_id));
+        query = match before {
+            Some(v) => query
+                .key_condition_expression("orderId = :id AND version < :before")
+                .expression_attribute_values(":before", n(v)),
+            None => query.key_condition_expression("orderId = :id"),
+        };
+        let page = query.send().await.map_err(|e| DynamoError::new("Query", &self.table, e))?;
+        let snapshots = page
+            .items()
+            .iter()
+            .map(codec::decode_summary)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|source| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source })?;
+        let more = page.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let next = if more { snapshots.last().map(|s| s.version) } else { None };
+        Ok(SnapshotPage { snapshots, next })
+    }
+
+    /// Deletes one snapshot; `NotFound` when there is no such version.
+    pub async fn delete(&self, order_id: &str, version: u64) -> Result<(), SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("orderId", s(order_id))
+            .key("version", n(version))
+            .condition_expression("attribute_exists(orderId)")
+            .send()
+            .await
+            .map_err(|e| {
+                if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
+                    SnapshotStoreError::NotFound { order_id: order_id.to_owned(), version }
+                } else {
+                    DynamoError::new("DeleteItem", &self.table, e).into()
+                }
+            })?;
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! Retention cleanup: it reads only the snapshot keys index (never a state), keeps every
+//! order's newest snapshot, deletes in batches, stops before its deadline and resumes where it
+//! stopped on the next run. The scan also picks the drift canary's sample (`sampler.rs`), so
+//! the canary costs no scan of its own.
+
+mod cursor;
+mod sampler;
+
+pub use cursor::{CLEANUP_CURSOR_ID, SavedCursor};
+pub use sampler::Sampler;
+
+use crate::domain::order_id::validate_order_id;
+use crate::policy::retention::versions_to_delete;
+use crate::policy::settings::RetentionSettings;
+use crate::store::snapshots::{Cursor, OrderKeys};
+use crate::use_cases::clock::Clock;
+use crate::use_cases::repository::{OrderRepository, RepositoryError};
+use futures_util::StreamExt;
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::{info, warn};
+
+/// Keys read per scan page: one page's orders are cleaned before the deadline is checked again.
+pub const SCAN_PAGE: u16 = 200;
+/// Orders cleaned at once within a page.
+const ORDER_CONCURRENCY: usize = 8;
+
+/// What one run did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CleanupReport {
+    pub orders_examined: u64,
+    pub snapshots_deleted: u64,
+    pub pages_scanned: u64,
+    pub keys_read: u64,
+    pub delete_requests: u64,
+    /// Snapshot items skipped because a key attribute could not be read (logged with the key).
+    pub keys_skipped: u64,
+    /// The whole table was covered (this run, or with the runs before it since the last
+    /// finish).
+    pub finished: bool,
+    /// Where this run started (a previous run's cursor).
+    pub resumed_from: Option<Cursor>,
+    /// Where the next run starts when not finished.
+    pub resume_from: Option<Cursor>,
+    /// Orders picked for the drift canary.
+    #[serde(skip)]
+    pub canary_sample: Vec<String>,
+}
+
+impl CleanupReport {
+    pub fn metrics(&self) -> [(&'static str, u64); 6] {
+        [
+            ("OrdersExamined", self.orders_examined),
+            ("KeysSkipped", self.keys_skipped),
+            ("SnapshotsDeleted", self.snapshots_deleted),
+            ("KeysRead", self.keys_read),
+            ("DeleteRequests", self.delete_requests),
+            ("CleanupUnfinished", u64::from(!self.finished)),
+        ]
+    }
+}
+
+/// Retention applied to one order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCleanup {
+    pub order_id: String,
+    pub snapshots_before: u64,
+    pub deleted: Vec<u64>,
+    pub delete_requests: u32,
+    /// Items whose key attributes could not be read: skipped, logged with their key.
+    pub malformed_skipped: u32,
+}
+
+pub struct CleanupService {
+    repository: OrderRepository,
+    cursor: SavedCursor,
+    settings: RetentionSettings,
+    clock: Arc<dyn Clock>,
+    page_size: u16,
+    sample_size: usize,
+}
+
+impl CleanupService {
+    pub fn new(repository: OrderRepository, settings: RetentionSettings, clock: Arc<dyn Clock>) -> Self {
+        let cursor = SavedCursor::new(repository.control_items());
+        CleanupService { repository, cursor, settings, clock, page_size: SCAN_PAGE, sample_size: 0 }
+    }
+
+    /// Orders the run picks for the drift canary (half at random, half the most recently
+    /// snapshotted) from the keys it scans anyway.
+    pub fn with_canary_sample(mut self, orders: usize) -> Self {
+        self.sample_size = orders;
+        self
+    }
+
+    /// Keys per scan page (tests use small pages to cross page boundaries).
+    pub fn with_page_size(mut self, page_size: u16) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Applies retention to every order, from the saved cursor on, until the table is covered
+    /// or `deadline` is reached (checked between pages; at least one page is always done so
+    /// every run makes progress). Running twice, or two runs at once, is harmless: deletes of
+    /// versions already gone are no-ops and the newest snapshot is never chosen.
+    pub async fn run(&self, deadline: Instant) -> Result<CleanupReport, RepositoryError> {
+        let resumed_from = self.cursor.load().await?;
+        let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
+        let mut cursor = resumed_from;
+        let mut sampler = Sampler::new(self.sample_size, self.clock.now_ms() as u64);
+        // At least one page per run, so every run makes progress.
+        while report.pages_scanned == 0 || Instant::now() < deadline {
+            let page = self.repository.scan_snapshot_keys(cursor.as_ref(), self.page_size).await?;
+            report.pages_scanned += 1;
+            report.keys_read += page.keys.len() as u64;
+            report.keys_skipped += page.malformed;
+            // Each order once per page; an order spanning two pages is examined twice, harmlessly.
+            let orders: BTreeSet<String> = page
+                .keys
+                .into_iter()
+                .filter(|(id, _)| validate_order_id(id).is_ok())
+                .map(|(id, key)| {
+                    sampler.offer(&id, key.timestamp);
+                    id
+                })
+                .collect();
+            let results: Vec<_> = futures_util::stream::iter(orders)
+                .map(|order_id| async move { self.clean_order(&order_id).await })
+                .buffer_unordered(ORDER_CONCURRENCY)
+                .collect()
+                .await;
+            for result in results {
+                let done = result?;
+                report.orders_examined += 1;
+                report.snapshots_deleted += done.deleted.len() as u64;
+                report.delete_requests += u64::from(done.delete_requests);
+            }
+            cursor = page.next;
+            if cursor.is_none() {
+                report.finished = true;
+                break;
+            }
+        }
+        report.canary_sample = sampler.sample();
+        // Saving no cursor clears it: the next run starts a new pass.
+        self.cursor.save(cursor.as_ref()).await?;
+        report.resume_from = cursor;
+        let (orders, deleted) = (report.orders_examined, report.snapshots_deleted);
+        if report.finished {
+            info!(orders, deleted, "cleanup finished");
+        } else {
+            warn!(orders, deleted, "cleanup stopped at its deadline; the next run resumes");
+        }
+        Ok(report)
+    }
+
+    /// Applies retention to one order (the admin API runs this inline).
+    pub async fn clean_order(&self, order_id: &str) -> Result<OrderCleanup, RepositoryError> {
+        let OrderKeys { keys, malformed, .. } = self.repository.snapshot_keys(order_id).await?;
+        let deleted = versions_to_delete(&keys, &self.settings, self.clock.now_ms());
+        let delete_requests =
+            if deleted.is_empty() { 0 } else { self.repository.delete_snapshots(order_id, &deleted).await? };
+        if !deleted.is_empty() {
+            info!(order_id, ?deleted, "snapshots deleted by retention");
+        }
+        Ok(OrderCleanup {
+            order_id: order_id.to_owned(),
+            snapshots_before: keys.len() as u64,
+            deleted,
+            delete_requests,
+            malformed_skipped: malformed,
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! The maintenance run: the one entry point of everything the maintenance function does, so the
+//! Lambda handler and the local job starter run exactly the same work.
+//!
+//! - [`Job::Nightly`] (the nightly schedule, `POST /admin/order-snapshots/cleanup`): a
+//!   retention cleanup pass over the snapshot table, then the drift canary on the sample that
+//!   pass picked;
+//! - [`Job::Order`]: one order's retention;
+//! - [`Job::Rebuild`] (every 5 minutes, and when a rebuild job starts): a turn of the
+//!   unfinished rebuild job, if any.
+
+pub mod canary;
+pub mod cleanup;
+pub mod rebuild;
+
+use crate::policy::settings::{MaintenanceSettings, RetentionSettings};
+use crate::use_cases::clock::Clock;
+use crate::use_cases::repository::{OrderRepository, RepositoryError};
+use canary::CanaryReport;
+use cleanup::{CleanupReport, CleanupService, OrderCleanup};
+use rebuild::{RebuildError, RebuildRun, RebuildService};
+use serde::Serialize;
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+use tracing::info;
+
+/// What a maintenance run does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Job {
+    /// Retention over the whole table, then the drift canary.
+    Nightly,
+    /// One order's retention.
+    Order(String),
+    /// A turn of the unfinished rebuild job.
+    Rebuild,
+}
+
+#[derive(Debug, Error)]
+pub enum MaintenanceError {
+    #[error("cleanup failed")]
+    Cleanup(#[source] RepositoryError),
+    #[error("rebuild failed")]
+    Rebuild(#[from] RebuildError),
+}
+
+/// What a run did (its JSON is the maintenance function's answer).
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    Nightly {
+        #[serde(flatten)]
+        cleanup: CleanupReport,
+        canary: CanaryReport,
+    },
+    Order(OrderCleanup),
+    Rebuild(RebuildRun),
+    NoRebuildJob {
+        /// Always "no unfinished job".
+        rebuild: &'static str,
+    },
+}
+
+impl Outcome {
+    /// The run's CloudWatch metrics.
+    pub fn metrics(&self) -> Vec<(&'static str, u64)> {
+        match self {
+            Outcome::Nightly { cleanup, canary } => {
+                cleanup.metrics().into_iter().chain(canary.metrics()).collect()
+            }
+            Outcome::Rebuild(run) => run.metrics().to_vec(),
+            Outcome::Order(_) | Outcome::NoRebuildJob { .. } => Vec::new(),
+        }
+    }
+}
+
+pub struct Maintenance {
+    repository: OrderRepository,
+    cleanup: CleanupService,
+    rebuild: RebuildService,
+}
+
+impl Maintenance {
+    pub fn new(
+        repository: OrderRepository,
+        retention: RetentionSettings,
+        settings: &MaintenanceSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        let cleanup = CleanupService::new(repository.clone(), retention, clock.clone())
+            .with_canary_sample(settings.canary_orders as usize);
+        let rebuild =
+            RebuildService::new(repository.clone(), clock).with_rate(settings.rebuild_orders_per_second);
+        Maintenance { repository, cleanup, rebuild }
+    }
+
+    /// Keys per cleanup scan page and orders per rebuild page (tests cross page boundaries).
+    pub fn with_page_size(mut self, page_size: u16) -> Self {
+        self.cleanup = self.cleanup.with_page_size(page_size);
+        self.rebuild = self.rebuild.with_page_size(page_size);
+        self
+    }
+
+    /// The rebuild jobs: start one, read its status (the admin API).
+    pub fn rebuild(&self) -> &RebuildService {
+        &self.rebuild
+    }
+
+    /// Runs `job` until it is done or `deadline` passes.
+    pub async fn run(&self, job: Job, deadline: Instant) -> Result<Outcome, MaintenanceError> {
+        match job {
+            Job::Order(order_id) => {
+                let done = self.cleanup.clean_order(&order_id).await.map_err(MaintenanceError::Cleanup)?;
+                info!(order_id, deleted = done.deleted.len(), "order cleanup");
+                Ok(Outcome::Order(done))
+            }
+            Job::Nightly => {
+                let cleanup = self.cleanup.run(deadline).await.map_err(MaintenanceError::Cleanup)?;
+                info!(
+                    orders_examined = cleanup.orders_examined,
+                    snapshots_deleted = cleanup.snapshots_deleted,
+                    finished = cleanup.finished,
+                    resume_from = ?cleanup.resume_from,
+                    "cleanup run"
+                );
+                let canary = canary::check(&self.repository, &cleanup.canary_sample, deadline).await;
+                info!(checked = canary.checked, drifted = canary.drifted.len(), "drift canary");
+                Ok(Outcome::Nightly { cleanup, canary })
+            }
+            Job::Rebuild => match self.rebuild.run(deadline).await? {
+                Some(run) => Ok(Outcome::Rebuild(run)),
+                None => Ok(Outcome::NoRebuildJob { rebuild: "no unfinished job" }),
+            },
+        }
+    }
+
+    /// One order's retention, inline (the admin API's `cleanup?orderId=`).
+    pub async fn clean_order(&self, order_id: &str) -> Result<OrderCleanup, RepositoryError> {
+        self.cleanup.clean_order(order_id).await
+    }
+}

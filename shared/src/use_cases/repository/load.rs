@@ -1,0 +1,208 @@
+//! The speculative load: the newest snapshot and the newest events do not depend on each
+//! other, so both are read at once. When the events read reaches back to the snapshot's own
+//! event, the load took one round trip of latency; otherwise it reads the gap (the stream
+//! lags) or replays, reusing what it already holds.
+
+use super::plan::{InHand, Missing, missing};
+use super::{OrderRepository, RepositoryError};
+use crate::domain::Order;
+use crate::domain::folded_order::{FoldedOrder, SnapshotRef};
+use crate::store::dynamo::ReadCost;
+use crate::store::events::StoredEvents;
+use crate::store::snapshots::SnapshotStoreError;
+use crate::use_cases::unreadable::HistoryUnreadable;
+use serde::Serialize;
+use tracing::{debug, warn};
+
+/// What a load cost and how it was served.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadCost {
+    /// Snapshot the load started from (`None`: full replay).
+    pub snapshot_version: Option<u64>,
+    pub events_replayed: u64,
+    /// Requests sent.
+    pub round_trips: u32,
+    /// Requests the load waited for one after another: the latency it paid. Reads sent
+    /// together count once.
+    pub critical_round_trips: u32,
+    pub items_read: u64,
+    pub bytes_read: u64,
+    pub read_units: f64,
+    /// Snapshots passed over as unusable (corrupt, older schema, checksum mismatch).
+    pub unusable_snapshots: u32,
+    /// The snapshot table could not be reached: the load replayed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub snapshots_unreachable: bool,
+    /// Why the load replayed from the start although a snapshot existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
+impl LoadCost {
+    /// A read the load waited for after the previous ones.
+    fn read(&mut self, cost: ReadCost) {
+        self.add(cost);
+        self.critical_round_trips += cost.round_trips;
+    }
+
+    /// Reads sent at the same time: the load waits for the longer of them.
+    fn read_together(&mut self, first: ReadCost, second: ReadCost) {
+        self.add(first);
+        self.add(second);
+        self.critical_round_trips += first.round_trips.max(second.round_trips);
+    }
+
+    fn add(&mut self, cost: ReadCost) {
+        self.round_trips += cost.round_trips;
+        self.items_read += cost.items;
+        self.bytes_read += cost.bytes;
+        self.read_units += cost.read_units;
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub order: Order,
+    pub cost: LoadCost,
+}
+
+impl OrderRepository {
+    /// The current state: newest usable snapshot + the events after it. One round trip of
+    /// latency when the snapshot is within the read-ahead of the newest event. `None` when the
+    /// order has no events.
+    pub async fn load(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
+        let loaded = self.load_folded(order_id, None, 0).await?;
+        Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
+    }
+
+    /// Full replay from the first event, ignoring snapshots (verification, repair).
+    pub async fn load_by_replay(&self, order_id: &str) -> Result<Option<Loaded>, RepositoryError> {
+        let nothing = StoredEvents::none(order_id);
+        let loaded = self.replay(order_id, None, nothing, LoadCost::default()).await?;
+        Ok(loaded.map(|(folded, cost)| Loaded { order: folded.into_current(), cost }))
+    }
+
+    /// A load up to `upto` (inclusive; `None`: everything) that keeps how the state was
+    /// reached, so the caller can ask for the state at any sequence since the snapshot.
+    /// `arriving`: events the caller knows were appended lately (a stream batch's), which
+    /// widen the read-ahead so it still reaches the snapshot.
+    pub async fn load_folded(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        arriving: u64,
+    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
+        let mut cost = LoadCost::default();
+        let snapshot_read = self.snapshots.latest_usable(order_id);
+        let (lookup, mut hand) = match self.read_ahead {
+            Some(limit) => {
+                let limit = limit.saturating_add(u32::try_from(arriving).unwrap_or(u32::MAX));
+                let events_read = self.events.read_newest(order_id, upto, limit);
+                let (lookup, newest) = tokio::join!(snapshot_read, events_read);
+                let (hand, events_cost) = newest?;
+                let snapshot_cost = lookup.as_ref().map(|l| l.cost).unwrap_or_default();
+                cost.read_together(snapshot_cost, events_cost);
+                (lookup, hand)
+            }
+            None => {
+                let lookup = snapshot_read.await;
+                cost.read(lookup.as_ref().map(|l| l.cost).unwrap_or_default());
+                (lookup, StoredEvents::none(order_id))
+            }
+        };
+        let lookup = match lookup {
+            Ok(lookup) => lookup,
+            // Snapshots are a cache: when their table cannot be reached, the events still can.
+            // A throttled table is reached and busy: a replay would only add load elsewhere.
+            Err(SnapshotStoreError::Dynamo(error)) if !error.is_throttling() => {
+                warn!(order_id, %error, "snapshot table unreachable; replaying");
+                cost.snapshots_unreachable = true;
+                cost.fallback = Some(format!("snapshot table unreachable: {error}"));
+                return self.replay(order_id, upto, hand, cost).await;
+            }
+            Err(other) => return Err(other.into()),
+        };
+        cost.unusable_snapshots = lookup.passed_over.len() as u32;
+        if let Some(first) = lookup.passed_over.first() {
+            cost.fallback = Some(format!("snapshot {:?} unusable: {}", first.version, first.reason));
+        }
+        let Some(snapshot) = lookup.snapshot.filter(|s| upto.is_none_or(|u| s.last_event_sequence <= u))
+        else {
+            return self.replay(order_id, upto, hand, cost).await;
+        };
+        // Fold from the snapshot's own last event: it proves the history the snapshot was
+        // folded from is still the stored one.
+        let anchor = snapshot.last_event_sequence;
+        self.read_missing(order_id, anchor, upto, &mut hand, &mut cost).await?;
+        let mut events = hand.decode_from(anchor)?;
+        let anchored = events.first().is_some_and(|first| {
+            first.sequence == anchor && Some(&first.event_id) == snapshot.state.last_event_id.as_ref()
+        });
+        let version = snapshot.version;
+        let folded = if anchored {
+            events.remove(0);
+            let from = SnapshotRef { version, timestamp: snapshot.timestamp };
+            FoldedOrder::fold(snapshot.state, Some(from), events).map_err(|e| e.to_string())
+        } else {
+            Err(format!("event {anchor} is not the one it was folded from"))
+        };
+        match folded {
+            Ok(folded) => {
+                cost.snapshot_version = Some(version);
+                cost.events_replayed = folded.events_folded() as u64;
+                cost.fallback = None;
+                let (tail, critical) = (folded.events_folded(), cost.critical_round_trips);
+                debug!(order_id, snapshot = version, tail, critical, "loaded from snapshot");
+                Ok(Some((folded, cost)))
+            }
+            Err(error) => {
+                // The snapshot does not line up with the stored events: trust the events.
+                let message = "snapshot does not fit the stored events; replaying";
+                warn!(order_id, snapshot = version, %error, "{message}");
+                cost.unusable_snapshots += 1;
+                cost.fallback = Some(format!("snapshot {version} does not fit the stored events: {error}"));
+                self.replay(order_id, upto, hand, cost).await
+            }
+        }
+    }
+
+    /// The fold of every event up to `upto`, reading only what `hand` lacks.
+    pub(super) async fn replay(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        mut hand: StoredEvents,
+        mut cost: LoadCost,
+    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
+        self.read_missing(order_id, 1, upto, &mut hand, &mut cost).await?;
+        let events = hand.decode_from(1)?;
+        if events.is_empty() {
+            return Ok(None);
+        }
+        cost.events_replayed = events.len() as u64;
+        let folded = FoldedOrder::replay(order_id, events)
+            .map_err(|source| HistoryUnreadable::folding(order_id, source))?;
+        Ok(Some((folded, cost)))
+    }
+
+    /// Completes `hand` with every stored event from `from` up to `upto`.
+    async fn read_missing(
+        &self,
+        order_id: &str,
+        from: u64,
+        upto: Option<u64>,
+        hand: &mut StoredEvents,
+        cost: &mut LoadCost,
+    ) -> Result<(), RepositoryError> {
+        let held = InHand { first: hand.first(), last: hand.last(), from_start: hand.from_start() };
+        let (read, read_cost) = match missing(from, upto, held) {
+            Missing::Nothing => return Ok(()),
+            Missing::Older { from, to } => self.events.read_stored(order_id, from, Some(to)).await?,
+            Missing::From(from) => self.events.read_stored(order_id, from, upto).await?,
+        };
+        cost.read(read_cost);
+        hand.join(read);
+        Ok(())
+    }
+}

@@ -1,0 +1,154 @@
+//! The repository's load against the local server: the newest snapshot and the newest
+//! events read at once (one round trip of latency), the gap read when the snapshot lies
+//! further back, and every fallback to replay.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use shared::domain::{Order, RecordedEvent};
+use shared::store::events::event_to_item;
+use shared::use_cases::repository::{DEFAULT_READ_AHEAD, RepositoryError};
+use testkit::{TestTables, bulk_insert_events, bulk_insert_items, plain_history, snapshot_at};
+
+#[tokio::test]
+async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    // given a snapshot at 10 of a history that only has 8 events (e.g. a restored table)
+    let events = plain_history("o-1", 12);
+    repo.put_snapshot(&snapshot_at(&events, 10)).await.unwrap();
+    bulk_insert_events(&t.client, &t.events_table, &events[..8]).await;
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &events[..8]).unwrap());
+    assert_eq!(loaded.cost.snapshot_version, None);
+    assert!(loaded.cost.fallback.is_some());
+}
+
+/// 500 events, a snapshot at `at`, loaded by `repo`.
+async fn long_order(t: &TestTables, at: u64) -> Vec<RecordedEvent> {
+    let events = plain_history("o-1", 500);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    t.snapshot_store().put(&snapshot_at(&events, at)).await.unwrap();
+    events
+}
+
+#[tokio::test]
+async fn a_snapshot_within_the_read_ahead_loads_in_one_round_trip_of_latency() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    long_order(&t, 495).await;
+
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
+
+    assert_eq!(loaded.order, replay.order);
+    assert_eq!(loaded.cost.snapshot_version, Some(495));
+    assert_eq!(loaded.cost.events_replayed, 5);
+    assert_eq!((loaded.cost.round_trips, loaded.cost.critical_round_trips), (2, 1), "sent together");
+    let read_ahead = u64::from(DEFAULT_READ_AHEAD);
+    assert_eq!(loaded.cost.items_read, 1 + read_ahead, "the snapshot and the newest {read_ahead} events");
+    assert_eq!(replay.cost.events_replayed, 500);
+    assert!(replay.cost.bytes_read > loaded.cost.bytes_read * 10);
+}
+
+#[tokio::test]
+async fn a_snapshot_beyond_the_read_ahead_costs_a_second_round_trip_and_no_extra_item() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = long_order(&t, 400).await;
+
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+
+    assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
+    assert_eq!(loaded.cost.snapshot_version, Some(400));
+    assert_eq!(loaded.cost.events_replayed, 100);
+    assert_eq!((loaded.cost.round_trips, loaded.cost.critical_round_trips), (3, 2));
+    assert_eq!(loaded.cost.items_read, 1 + 101, "the snapshot and events 400..=500, each once");
+}
+
+#[tokio::test]
+async fn without_a_read_ahead_a_load_reads_the_snapshot_then_its_tail() {
+    let t = TestTables::new().await;
+    let repo = t.repository().with_read_ahead(None);
+    long_order(&t, 495).await;
+
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+
+    assert_eq!(loaded.cost.snapshot_version, Some(495));
+    assert_eq!((loaded.cost.round_trips, loaded.cost.critical_round_trips), (2, 2));
+    assert_eq!(loaded.cost.items_read, 7, "one snapshot, its last event as anchor, five new events");
+}
+
+#[tokio::test]
+async fn a_short_order_without_snapshot_replays_from_the_read_ahead_alone() {
+    let t = TestTables::new().await;
+    let events = plain_history("o-1", 12);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+
+    let loaded = t.repository().load("o-1").await.unwrap().unwrap();
+
+    assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
+    assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 12));
+    assert_eq!((loaded.cost.critical_round_trips, loaded.cost.items_read), (1, 12));
+}
+
+#[tokio::test]
+async fn the_stream_batch_widens_the_read_ahead_to_reach_its_snapshot() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    // a batch of 40 events (461..=500) arrives; the newest snapshot is 9 behind its first
+    let events = long_order(&t, 451).await;
+
+    let (narrow, narrow_cost) = repo.load_folded("o-1", Some(500), 0).await.unwrap().unwrap();
+    let (wide, wide_cost) = repo.load_folded("o-1", Some(500), 40).await.unwrap().unwrap();
+
+    assert_eq!(wide.current(), narrow.current());
+    assert_eq!(wide.current(), &Order::replay("o-1", &events).unwrap());
+    assert_eq!(narrow_cost.critical_round_trips, 2);
+    assert_eq!((wide_cost.critical_round_trips, wide_cost.snapshot_version), (1, Some(451)));
+}
+
+#[tokio::test]
+async fn an_unreadable_event_older_than_the_snapshot_does_not_fail_a_load_that_reads_past_it() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = plain_history("o-1", 30);
+    let mut items: Vec<_> = events.iter().map(event_to_item).collect();
+    items[14].insert("payload".into(), AttributeValue::S("{not json".into()));
+    bulk_insert_items(&t.client, &t.events_table, &items).await;
+    repo.put_snapshot(&snapshot_at(&events, 25)).await.unwrap();
+
+    // the read-ahead holds events 10..=30, event 15 among them, but the fold starts at 25
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
+    assert_eq!(loaded.cost.critical_round_trips, 1);
+
+    let replay = repo.load_by_replay("o-1").await.unwrap_err();
+    assert!(
+        matches!(&replay, RepositoryError::Unreadable(h) if h.sequence == Some(15)),
+        "a replay must read event 15: {replay}"
+    );
+}
+
+#[tokio::test]
+async fn an_order_without_events_loads_as_none() {
+    let t = TestTables::new().await;
+    assert!(t.repository().load("nobody").await.unwrap().is_none());
+    assert!(t.repository().load_by_replay("nobody").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    // given a snapshot at 10, then the history replaced by one with other events (other ids)
+    let events = plain_history("o-1", 12);
+    repo.put_snapshot(&snapshot_at(&events, 10)).await.unwrap();
+    let rewritten: Vec<_> = events
+        .iter()
+        .map(|e| RecordedEvent { event_id: format!("other-{}", e.sequence), ..e.clone() })
+        .collect();
+    bulk_insert_events(&t.client, &t.events_table, &rewritten).await;
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &rewritten).unwrap());
+    assert_eq!(loaded.cost.snapshot_version, None);
+    assert_eq!(loaded.cost.unusable_snapshots, 1);
+}

@@ -1,0 +1,3 @@
+//! testkit's own tests.
+
+mod proxy;
