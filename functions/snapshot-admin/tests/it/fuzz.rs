@@ -28,6 +28,9 @@ struct World {
     tables: TestTables,
     router: Router,
     audit: Arc<MemoryAudit>,
+    /// Fuzzed requests hold it shared; the final check holds it alone, so no fuzzed DELETE
+    /// runs between its listing and its reads.
+    quiet: std::sync::RwLock<()>,
 }
 
 fn world() -> &'static World {
@@ -59,7 +62,7 @@ fn world() -> &'static World {
             state.admin.create(ORDER, "fuzz", "seed").await.unwrap();
             (t, router(state), audit)
         });
-        World { runtime, tables, router, audit }
+        World { runtime, tables, router, audit, quiet: std::sync::RwLock::new(()) }
     })
 }
 
@@ -152,6 +155,7 @@ proptest! {
             builder = builder.extension(LocalCaller("fuzzer".into()));
         }
         let request = builder.body(Body::from(body)).unwrap();
+        let _fuzzing = w.quiet.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         let audits_before = w.audit.records().len();
         let (status, answer) = w.runtime.block_on(async {
             let response = w.router.clone().oneshot(request).await.unwrap();
@@ -189,9 +193,11 @@ proptest! {
 
 #[test]
 fn after_the_fuzz_every_snapshot_still_equals_replay() {
-    // Runs after (or alongside) the fuzz in the same world; the seeded snapshot may have been
-    // deleted by a valid DELETE, but whatever exists is correct and loads equal replay.
+    // Runs before, between or after the fuzz's requests in the same world (never during one);
+    // the seeded snapshot may have been deleted by a valid DELETE, but whatever exists is
+    // correct and loads equal replay.
     let w = world();
+    let _alone = w.quiet.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     w.runtime.block_on(async {
         w.tables.verified_snapshots(ORDER).await;
         let loaded = w.tables.repository().load(ORDER).await.unwrap().unwrap();
