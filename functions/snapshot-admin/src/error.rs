@@ -45,6 +45,10 @@ pub enum ApiError {
     HistoryUnreadable { order_id: String, sequence: Option<u64>, message: String },
     #[error("the database is busy or unreachable; retry the request")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The maintenance function could not be started (its invocation failed): the run did
+    /// not begin, and the caller may retry.
+    #[error("the maintenance function could not be invoked: {0}")]
+    NotStarted(String),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -64,7 +68,7 @@ impl ApiError {
             ApiError::Unprocessable(_) | ApiError::HistoryUnreadable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotStarted(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -83,7 +87,7 @@ impl ApiError {
             ApiError::Refused(..) => "bad_request",
             ApiError::Unprocessable(_) => "unprocessable",
             ApiError::HistoryUnreadable { .. } => "history_unreadable",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::NotStarted(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -98,7 +102,10 @@ impl IntoResponse for ApiError {
             tracing::warn!(order_id, sequence, error = %self, "history unreadable");
         }
         let body = self.body();
-        if matches!(self, ApiError::Unavailable(_)) {
+        if let ApiError::NotStarted(reason) = &self {
+            tracing::error!(%reason, "maintenance run not started");
+        }
+        if matches!(self, ApiError::Unavailable(_) | ApiError::NotStarted(_)) {
             return (self.status(), [(axum::http::header::RETRY_AFTER, "1")], Json(body)).into_response();
         }
         (self.status(), Json(body)).into_response()

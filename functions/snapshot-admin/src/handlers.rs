@@ -135,8 +135,7 @@ pub async fn cleanup(
             Ok(Json(done).into_response())
         }
         None => {
-            let started =
-                state.jobs.start(Job::Nightly, &caller).await.map_err(|e| ApiError::Internal(e.into()))?;
+            let started = state.jobs.start(Job::Nightly, &caller).await.map_err(ApiError::NotStarted)?;
             Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started", "cleanup": started })))
                 .into_response())
         }
@@ -189,7 +188,12 @@ pub async fn rebuild(
         ));
     };
     let job = state.maintenance.rebuild().start(scope, &format!("admin:{caller}"), replace).await?;
-    let started = state.jobs.start(Job::Rebuild, &caller).await.map_err(|e| ApiError::Internal(e.into()))?;
+    let started = state.jobs.start(Job::Rebuild, &caller).await.map_err(|e| {
+        ApiError::NotStarted(format!(
+            "{e}; job {} is recorded, and the 5-minute schedule works on it",
+            job.job_id
+        ))
+    })?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "job": job, "started": started }))).into_response())
 }
 

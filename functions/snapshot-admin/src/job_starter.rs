@@ -106,7 +106,12 @@ impl JobStarter for InProcessJobStarter {
             tokio::spawn(async move {
                 loop {
                     match maintenance.run(job.clone(), Instant::now() + budget).await {
-                        Ok(Outcome::Rebuild(run)) if !run.finished && !run.superseded => continue,
+                        // the schedule would give an unfinished job its next turn
+                        Ok(Outcome::Rebuild { run, .. })
+                            if !run.finished && !run.superseded && !run.leased_elsewhere =>
+                        {
+                            continue;
+                        }
                         Ok(outcome) => {
                             tracing::info!(task = %task_id, ?outcome, "maintenance run");
                             break finished.lock().expect("outcomes lock").push(outcome);

@@ -7,6 +7,7 @@ mod error_paths;
 mod faults;
 mod foreign_writer;
 mod local_stack;
+mod maintenance_safety;
 mod model;
 mod rebuild;
 mod throttling;

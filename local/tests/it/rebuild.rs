@@ -78,7 +78,7 @@ async fn after_a_fold_change_old_snapshots_are_refused_and_a_rebuild_renews_ever
         assert_eq!(loaded.order, repo.load_by_replay(&id).await.unwrap().unwrap().order);
     }
     let status = rebuild.status().await.unwrap().unwrap();
-    assert_eq!((status.job_id, status.rebuilt, status.finished), (job.job_id, 5, true));
+    assert_eq!((status.job_id, status.progress.rebuilt, status.finished), (job.job_id, 5, true));
     assert!(rebuild.run(far()).await.unwrap().is_none(), "a finished job does not run again");
 }
 
@@ -107,16 +107,19 @@ async fn the_backfill_snapshots_a_thousand_orders_across_deadline_stopped_runs_a
     let mut runs = 0;
     loop {
         runs += 1;
-        // a deadline already passed: each run does one page, saves, and stops
-        let run = rebuild.run(Instant::now()).await.unwrap().unwrap();
+        // a short turn: each stops at its deadline, mid-page, saves where it stopped, and the
+        // next resumes there
+        let run = rebuild.run(Instant::now() + Duration::from_secs(5)).await.unwrap().unwrap();
         if run.finished {
             break;
         }
         assert!(runs < 200, "the backfill must finish");
     }
     assert!(runs > 3, "several runs, each stopped by its deadline ({runs})");
+    // every order examined once: no turn counted an order another had counted
     let status = rebuild.status().await.unwrap().unwrap();
-    assert_eq!((status.examined, status.rebuilt, status.failed), (1000, 1000, 0), "{status:?}");
+    let progress = &status.progress;
+    assert_eq!((progress.examined, progress.rebuilt, progress.failed), (1000, 1000, 0), "{status:?}");
     assert_eq!(status.runs, runs);
 
     let snapshots_now = check_all(&t, &expected).await;

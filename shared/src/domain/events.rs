@@ -10,7 +10,7 @@
 //! as it was written.
 
 use super::money::Money;
-use super::upcast::{self, EVENT_SCHEMA_VERSION};
+use super::upcast::{self, EVENT_SCHEMA_VERSION, UPCASTERS, Upcaster};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -155,6 +155,16 @@ impl OrderEvent {
 
     /// Rebuilds an event from its stored parts.
     pub fn decode(event_type: &str, schema_version: u32, payload: &str) -> Result<Self, EventDecodeError> {
+        Self::decode_by(UPCASTERS, event_type, schema_version, payload)
+    }
+
+    /// [`OrderEvent::decode`] with other upcasters (the fingerprint's tests change one).
+    pub fn decode_by(
+        upcasters: &[Upcaster],
+        event_type: &str,
+        schema_version: u32,
+        payload: &str,
+    ) -> Result<Self, EventDecodeError> {
         if !EVENT_TYPES.contains(&event_type) {
             return Err(EventDecodeError::UnknownType(event_type.to_owned()));
         }
@@ -165,7 +175,7 @@ impl OrderEvent {
         let data = if schema_version == EVENT_SCHEMA_VERSION {
             data
         } else {
-            upcast::to_current(event_type, schema_version, data)
+            upcast::to_current(upcasters, event_type, schema_version, data)
                 .ok_or_else(|| EventDecodeError::UnsupportedSchema {
                     event_type: event_type.to_owned(),
                     found: schema_version,

@@ -29,8 +29,18 @@ pub struct Upcaster {
     upcast: fn(Value) -> Result<Value, String>,
 }
 
-pub const UPCASTERS: &[Upcaster] =
-    &[Upcaster { event_type: "ItemAdded", schema_version: 2, upcast: item_added_v2 }];
+impl Upcaster {
+    pub const fn new(
+        event_type: &'static str,
+        schema_version: u32,
+        upcast: fn(Value) -> Result<Value, String>,
+    ) -> Self {
+        Upcaster { event_type, schema_version, upcast }
+    }
+}
+
+/// The upcasters this code reads with.
+pub const UPCASTERS: &[Upcaster] = &[Upcaster::new("ItemAdded", 2, item_added_v2)];
 
 /// The schema versions of `event_type` this code reads, current first.
 pub fn readable_versions(event_type: &str) -> Vec<u32> {
@@ -38,8 +48,9 @@ pub fn readable_versions(event_type: &str) -> Vec<u32> {
     std::iter::once(EVENT_SCHEMA_VERSION).chain(older_or_newer).collect()
 }
 
-/// `payload` in the current shape; `None` when no upcaster reads this version.
+/// `payload` in the current shape, by `upcasters`; `None` when none reads this version.
 pub(super) fn to_current(
+    upcasters: &[Upcaster],
     event_type: &str,
     schema_version: u32,
     payload: Value,
@@ -47,7 +58,7 @@ pub(super) fn to_current(
     if schema_version == EVENT_SCHEMA_VERSION {
         return Some(Ok(payload));
     }
-    UPCASTERS
+    upcasters
         .iter()
         .find(|u| u.event_type == event_type && u.schema_version == schema_version)
         .map(|u| (u.upcast)(payload))

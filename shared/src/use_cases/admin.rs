@@ -6,6 +6,7 @@ use super::clock::Clock;
 use super::repository::{LoadCost, Loaded, OrderRepository, RepositoryError};
 use super::verify::{self, Verification};
 use crate::domain::Order;
+use crate::store::snapshots::codec::check_metadata;
 use crate::store::snapshots::{NewSnapshot, SnapshotMetadata, SnapshotSummary};
 use serde::Serialize;
 use std::sync::Arc;
@@ -39,13 +40,41 @@ pub struct SnapshotListing {
     pub next: Option<u64>,
 }
 
+/// One snapshot of a listing. A damaged item is listed too, as unusable, with why.
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ListedSnapshot {
     #[serde(flatten)]
-    pub summary: SnapshotSummary,
+    pub item: ListedItem,
+    /// Whether a load would use it: by its metadata, or by the full check when states were
+    /// asked for.
+    pub usable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unusable: Option<String>,
     /// Only when states were asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<ListedState>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum ListedItem {
+    Summary(SnapshotSummary),
+    /// Its metadata cannot be read: only its key is known.
+    #[serde(rename_all = "camelCase")]
+    Damaged {
+        order_id: String,
+        version: u64,
+    },
+}
+
+impl ListedItem {
+    fn version(&self) -> u64 {
+        match self {
+            ListedItem::Summary(summary) => summary.version,
+            ListedItem::Damaged { version, .. } => *version,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -107,23 +136,44 @@ impl SnapshotAdmin {
         include_state: bool,
     ) -> Result<SnapshotListing, AdminError> {
         let page = self.repository.list_snapshots(order_id, limit, before).await?;
-        if page.snapshots.is_empty() && before.is_none() && !self.repository.exists(order_id).await? {
+        let empty = page.snapshots.is_empty() && page.damaged.is_empty();
+        if empty && before.is_none() && !self.repository.exists(order_id).await? {
             return Err(AdminError::NothingStored(order_id.to_owned()));
         }
-        let mut snapshots = Vec::with_capacity(page.snapshots.len());
-        for summary in page.snapshots {
-            let state = if include_state {
-                Some(match self.repository.snapshot(order_id, summary.version).await? {
-                    Some(Ok(snapshot)) => ListedState::State(Box::new(snapshot.state)),
-                    Some(Err(unusable)) => ListedState::Unusable { unusable: unusable.to_string() },
+        let mut listed: Vec<ListedSnapshot> = page
+            .snapshots
+            .into_iter()
+            .map(|summary| {
+                let unusable = check_metadata(&summary.metadata).err().map(|why| why.to_string());
+                ListedSnapshot {
+                    usable: unusable.is_none(),
+                    unusable,
+                    item: ListedItem::Summary(summary),
+                    state: None,
+                }
+            })
+            .chain(page.damaged.into_iter().map(|(version, why)| ListedSnapshot {
+                item: ListedItem::Damaged { order_id: order_id.to_owned(), version },
+                usable: false,
+                unusable: Some(why.to_string()),
+                state: None,
+            }))
+            .collect();
+        listed.sort_by_key(|s| std::cmp::Reverse(s.item.version()));
+        if include_state {
+            for snapshot in &mut listed {
+                let state = match self.repository.snapshot(order_id, snapshot.item.version()).await? {
+                    Some(Ok(stored)) => ListedState::State(Box::new(stored.state)),
+                    Some(Err(unusable)) => {
+                        (snapshot.usable, snapshot.unusable) = (false, Some(unusable.to_string()));
+                        ListedState::Unusable { unusable: unusable.to_string() }
+                    }
                     None => ListedState::Gone,
-                })
-            } else {
-                None
-            };
-            snapshots.push(ListedSnapshot { summary, state });
+                };
+                snapshot.state = Some(state);
+            }
         }
-        Ok(SnapshotListing { order_id: order_id.to_owned(), snapshots, next: page.next })
+        Ok(SnapshotListing { order_id: order_id.to_owned(), snapshots: listed, next: page.next })
     }
 
     /// Deletes one snapshot; `NotFound` when there is no such version.
@@ -131,18 +181,18 @@ impl SnapshotAdmin {
         Ok(self.repository.delete_snapshot(order_id, version).await?)
     }
 
-    /// Deletes every snapshot of an order (a personal-data request): returns how many. The
-    /// order's events are not touched; they belong to the order service, and a snapshot can be
-    /// built from them again.
+    /// Deletes every snapshot item of an order (a personal-data request), whatever the items
+    /// hold: by key, found with strongly consistent reads, until none is left (the stream may
+    /// write one meanwhile). Returns how many items were deleted. The order's events are not
+    /// touched: they belong to the order service, and the stream builds a new snapshot from
+    /// them when new events arrive.
     pub async fn delete_all(&self, order_id: &str) -> Result<u64, AdminError> {
         let mut deleted = 0;
-        // The table itself, not the keys index (which may lag): page until none is left.
         loop {
-            let page = self.repository.list_snapshots(order_id, 100, None).await?;
-            if page.snapshots.is_empty() {
+            let versions = self.repository.snapshot_versions(order_id).await?;
+            if versions.is_empty() {
                 return Ok(deleted);
             }
-            let versions: Vec<u64> = page.snapshots.iter().map(|s| s.version).collect();
             self.repository.delete_snapshots(order_id, &versions).await?;
             deleted += versions.len() as u64;
         }

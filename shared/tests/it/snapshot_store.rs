@@ -210,3 +210,38 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     assert_eq!(loaded.cost.events_replayed, 35);
     assert!(loaded.cost.fallback.as_deref().unwrap().contains("unusable"), "{:?}", loaded.cost.fallback);
 }
+
+#[tokio::test]
+async fn a_run_of_unusable_snapshots_is_skipped_in_one_query_not_one_each() {
+    // given an order whose six newest snapshots another fold wrote, above a usable one
+    let t = TestTables::new().await;
+    let events = plain_history("o-run", 40);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    t.snapshot_store().put(&snapshot_at(&events, 5)).await.unwrap();
+    for seq in [10, 15, 20, 25, 30, 35] {
+        t.snapshot_store().put(&snapshot_at(&events, seq)).await.unwrap();
+        t.client
+            .update_item()
+            .table_name(&t.snapshots_table)
+            .key("orderId", AttributeValue::S("o-run".into()))
+            .key("version", AttributeValue::N(seq.to_string()))
+            .update_expression("SET metadata.foldFingerprint = :other")
+            .expression_attribute_values(":other", AttributeValue::S("fold-another0000".into()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // when looking for the newest usable one
+    let lookup = t.snapshot_store().latest_usable("o-run").await.unwrap();
+
+    // then two requests found it: the newest alone, then the rest of the run at once
+    assert_eq!(lookup.snapshot.map(|s| s.version), Some(5));
+    assert_eq!(lookup.passed_over.len(), 6);
+    assert!(lookup.passed_over.iter().all(|p| matches!(p.reason, Unusable::FoldChanged { .. })));
+    assert_eq!(lookup.cost.round_trips, 2, "one Query per unusable snapshot would be 7");
+    // and a load from it equals the replay
+    let loaded = t.repository().load("o-run").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-run", &events).unwrap());
+    assert_eq!((loaded.cost.snapshot_version, loaded.cost.unusable_snapshots), (Some(5), 6));
+}

@@ -194,6 +194,12 @@ fn the_operational_alarms_exist() {
     let resources = template["Resources"].as_mapping().unwrap();
     let metric_of =
         |id: &str| template["Resources"][id]["Properties"]["MetricName"].as_str().map(str::to_owned);
+    let canary = &template["Resources"]["CanaryCheckedNothingAlarm"]["Properties"];
+    assert_eq!(
+        (canary["ComparisonOperator"].as_str(), canary["TreatMissingData"].as_str()),
+        (Some("LessThanThreshold"), Some("breaching")),
+        "no check at all is an alarm too"
+    );
     for (id, metric) in [
         ("StreamIteratorAgeAlarm", "IteratorAge"),
         ("SnapshotStreamFunctionErrorsAlarm", "Errors"),
@@ -203,6 +209,7 @@ fn the_operational_alarms_exist() {
         ("PoisonRecordsAlarm", "RecordsPoison"),
         ("UnreadableHistoryAlarm", "RecordsUnreadable"),
         ("SnapshotDriftAlarm", "SnapshotDrift"),
+        ("CanaryCheckedNothingAlarm", "CanaryChecked"),
     ] {
         assert!(resources.contains_key(id), "{id}");
         assert_eq!(metric_of(id).as_deref(), Some(metric), "{id}");

@@ -519,3 +519,112 @@ async fn concurrent_admin_creates_write_one_snapshot_and_the_rest_conflict() {
     assert!(statuses.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{statuses:?}");
     assert_eq!(api.t.verified_snapshots("o-1001").await, vec![25, 20, 10]);
 }
+
+// ---- damaged items are data, not a 500 ----------------------------------------------------
+
+/// Puts a snapshot item at `version` of o-1001 whose metadata no reader understands.
+async fn put_damaged(api: &Api, version: u64) {
+    let events = history("o-1001", 25);
+    let new = NewSnapshot {
+        state: Order::replay("o-1001", &events[..version as usize]).unwrap(),
+        timestamp: NOW,
+        created_by: "stream".into(),
+        reason: "test".into(),
+        strategy: None,
+        rule: None,
+    };
+    let (mut item, _) = shared::store::snapshots::codec::encode(&new).unwrap();
+    item.insert("metadata".into(), aws_sdk_dynamodb::types::AttributeValue::S("{not a map".into()));
+    api.t.client.put_item().table_name(&api.t.snapshots_table).set_item(Some(item)).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_damaged_snapshot_item_is_listed_as_unusable_with_why() {
+    let api = api().await;
+    put_damaged(&api, 15).await;
+    for uri in ["/admin/order-snapshots/o-1001", "/admin/order-snapshots/o-1001?includeState=true"] {
+        let (status, body) = api.local("GET", uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        let versions: Vec<_> =
+            body["snapshots"].as_array().unwrap().iter().map(|s| s["version"].clone()).collect();
+        assert_eq!(versions, [20, 15, 10], "{uri}: newest first, the damaged one in its place");
+        let damaged = &body["snapshots"][1];
+        assert_eq!(
+            (damaged["usable"].as_bool(), damaged["orderId"].as_str()),
+            (Some(false), Some("o-1001")),
+            "{damaged}"
+        );
+        assert!(damaged["unusable"].as_str().unwrap().contains("metadata"), "{damaged}");
+        assert_eq!(body["snapshots"][0]["usable"], true, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_personal_data_delete_removes_damaged_items_too_and_counts_them_all() {
+    let api = api().await;
+    put_damaged(&api, 15).await;
+    let (status, body) = api.local("DELETE", "/admin/order-snapshots/o-1001", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["snapshotsDeleted"], 3, "two good items and the damaged one: {body}");
+    assert!(
+        api.t.snapshot_store().versions("o-1001").await.unwrap().is_empty(),
+        "nothing of the order is left"
+    );
+    assert_eq!(api.t.repository().history("o-1001").await.unwrap().len(), 25, "its events are kept");
+    let (_, again) = api.local("DELETE", "/admin/order-snapshots/o-1001", None).await;
+    assert_eq!(again["snapshotsDeleted"], 0);
+}
+
+// ---- rebuild scopes -------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_orders_scope_takes_200_of_the_longest_ids_and_refuses_201() {
+    let api = api().await;
+    let longest = |i: usize| format!("{i:0>64}");
+    let body = |count: usize| {
+        let ids: Vec<String> = (0..count).map(longest).collect();
+        serde_json::json!({"scope": {"kind": "orders", "orderIds": ids}}).to_string()
+    };
+    let fits = body(200);
+    assert!(fits.len() < snapshot_admin::limits::MAX_BODY_BYTES, "{} bytes", fits.len());
+    let (status, answer) =
+        api.local("POST", "/admin/order-snapshots/rebuild", Some(("application/json", &fits))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+    assert_eq!(answer["job"]["scope"]["orderIds"].as_array().unwrap().len(), 200);
+    let too_many = body(201);
+    let replace = too_many.replacen("{\"scope\"", "{\"replace\":true,\"scope\"", 1);
+    let (status, answer) =
+        api.local("POST", "/admin/order-snapshots/rebuild", Some(("application/json", &replace))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("1 to 200"), "{answer}");
+    // and the OpenAPI file says the same
+    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap();
+    assert!(spec.contains("orderIds: { type: array, minItems: 1, maxItems: 200,"), "openapi.yaml's orderIds");
+}
+
+#[tokio::test]
+async fn a_second_rebuild_while_one_runs_is_409_and_a_bad_scope_is_400() {
+    let api = api().await;
+    let start = |body: &'static str| {
+        api.local("POST", "/admin/order-snapshots/rebuild", Some(("application/json", body)))
+    };
+    // a scope no job can have
+    let (status, body) = start(r#"{"scope": {"kind": "minEvents", "events": 0}}"#).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_request")),
+        "{body}"
+    );
+    // given a job that is running (started, no turn taken yet)
+    let clock = Arc::new(ManualClock::at(NOW));
+    let rebuild = shared::use_cases::maintenance::rebuild::RebuildService::new(api.t.repository(), clock);
+    let running = rebuild
+        .start(shared::use_cases::maintenance::rebuild::RebuildScope::All, "other", false)
+        .await
+        .unwrap();
+    // then another start is a 409 naming it, and changes nothing
+    let (status, body) = start(r#"{"scope": {"kind": "stale"}}"#).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains(&running.job_id), "{body}");
+    assert_eq!(rebuild.status().await.unwrap().unwrap().job_id, running.job_id);
+}

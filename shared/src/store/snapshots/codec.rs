@@ -97,9 +97,9 @@ pub fn decode_summary(item: &Item) -> Result<SnapshotSummary, Unusable> {
 
 /// Decodes and verifies a stored snapshot: schema version, checksum, and that the state is
 /// the order and sequence the keys say.
-pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
-    let summary = decode_summary(item)?;
-    let meta = &summary.metadata;
+/// What the metadata alone says: a snapshot of another state schema or another fold's
+/// fingerprint cannot be used, whatever its state.
+pub fn check_metadata(meta: &SnapshotMetadata) -> Result<(), Unusable> {
     if meta.state_schema_version != STATE_SCHEMA_VERSION {
         return Err(Unusable::StateSchema {
             found: meta.state_schema_version,
@@ -113,6 +113,13 @@ pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
             current: current.to_owned(),
         });
     }
+    Ok(())
+}
+
+pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
+    let summary = decode_summary(item)?;
+    let meta = &summary.metadata;
+    check_metadata(meta)?;
     let stored = get_b(item, "state")?;
     let json = match meta.state_encoding {
         StateEncoding::Json => stored.to_vec(),

@@ -108,7 +108,12 @@ impl SnapshotStore {
         for item in page.items() {
             match (get_s(item, "orderId"), key_of(item)) {
                 // control items (the cleanup's cursor, the rebuild job) are not snapshots
-                (Ok(order_id), _) if validate_order_id(order_id).is_err() => {}
+                (Ok(order_id), _) if order_id.starts_with('_') => {}
+                // any other id no order can have is bad data: counted, and the scan moves on
+                (Ok(order_id), _) if validate_order_id(order_id).is_err() => {
+                    warn!(?order_id, version = ?item.get("version"), "snapshot item whose id is no order's skipped");
+                    malformed += 1;
+                }
                 (Ok(order_id), Ok(key)) => keys.push((order_id.to_owned(), key)),
                 (order_id, key) => {
                     let (order_id, version) = (order_id.ok(), item.get("version"));

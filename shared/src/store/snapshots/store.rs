@@ -64,6 +64,8 @@ pub struct SnapshotLookup {
 pub struct SnapshotPage {
     /// Newest first.
     pub snapshots: Vec<SnapshotSummary>,
+    /// Items of this page whose metadata cannot be read: their version and why.
+    pub damaged: Vec<(u64, Unusable)>,
     /// Pass as `before` to get the next (older) page.
     pub next: Option<u64>,
 }
@@ -154,32 +156,38 @@ impl SnapshotStore {
     }
 
     /// The newest snapshot that passes every check; unusable ones on the way are logged and
-    /// returned in `passed_over` so callers can count them.
+    /// returned in `passed_over` so callers can count them. The first request reads one item
+    /// (the common case: the newest is usable); past an unusable one, the rest of the run is
+    /// read in one request (after a fold change every snapshot of an order is unusable, and
+    /// one round trip finds that out instead of one per snapshot).
     pub async fn latest_usable(&self, order_id: &str) -> Result<SnapshotLookup, SnapshotStoreError> {
         validate_order_id(order_id)?;
         let mut lookup =
             SnapshotLookup { snapshot: None, passed_over: Vec::new(), cost: ReadCost::default() };
         let mut start_key = None;
-        // One item per page: the common case (newest is usable) reads exactly one snapshot.
+        let mut limit = 1;
         while lookup.passed_over.len() < MAX_SNAPSHOTS_EXAMINED {
-            let page = self.newest_page(order_id, start_key.take()).await?;
+            let page = self.newest_page(order_id, start_key.take(), limit).await?;
             lookup.cost.page(page.items(), false);
-            let Some(item) = page.items().first() else { break };
-            match codec::decode(item) {
-                Ok(snapshot) => {
-                    lookup.snapshot = Some(snapshot);
-                    break;
-                }
-                Err(reason) => {
-                    let version = get_n(item, "version").ok();
-                    warn!(order_id, ?version, %reason, "unusable snapshot skipped");
-                    lookup.passed_over.push(UnusableSnapshot { version, reason });
+            for item in page.items() {
+                match codec::decode(item) {
+                    Ok(snapshot) => {
+                        lookup.snapshot = Some(snapshot);
+                        return Ok(lookup);
+                    }
+                    Err(reason) => {
+                        let version = get_n(item, "version").ok();
+                        warn!(order_id, ?version, %reason, "unusable snapshot skipped");
+                        lookup.passed_over.push(UnusableSnapshot { version, reason });
+                    }
                 }
             }
             match page.last_evaluated_key {
                 Some(key) if !key.is_empty() => start_key = Some(key),
                 _ => break,
             }
+            limit =
+                (MAX_SNAPSHOTS_EXAMINED - lookup.passed_over.len().min(MAX_SNAPSHOTS_EXAMINED)).max(1) as i32;
         }
         Ok(lookup)
     }
@@ -190,18 +198,19 @@ impl SnapshotStore {
         order_id: &str,
     ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
         validate_order_id(order_id)?;
-        let page = self.newest_page(order_id, None).await?;
+        let page = self.newest_page(order_id, None, 1).await?;
         let Some(item) = page.items().first() else { return Ok(None) };
         let version = get_n(item, "version")
             .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
         Ok(Some((version, codec::decode(item))))
     }
 
-    /// One snapshot item, newest first, after `start` (a page's LastEvaluatedKey).
+    /// Up to `limit` snapshot items, newest first, after `start` (a page's LastEvaluatedKey).
     async fn newest_page(
         &self,
         order_id: &str,
         start: Option<Item>,
+        limit: i32,
     ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, DynamoError> {
         self.client
             .query()
@@ -209,7 +218,7 @@ impl SnapshotStore {
             .key_condition_expression("orderId = :id")
             .expression_attribute_values(":id", s(order_id))
             .scan_index_forward(false)
-            .limit(1)
+            .limit(limit)
             .set_exclusive_start_key(start)
             .send()
             .await
@@ -251,15 +260,57 @@ impl SnapshotStore {
             None => query.key_condition_expression("orderId = :id"),
         };
         let page = query.send().await.map_err(|e| DynamoError::new("Query", &self.table, e))?;
-        let snapshots = page
-            .items()
-            .iter()
-            .map(codec::decode_summary)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|source| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source })?;
+        let (mut snapshots, mut damaged) = (Vec::new(), Vec::new());
+        let mut oldest = None;
+        for item in page.items() {
+            // the sort key is always a number: DynamoDB enforces key types
+            let version = get_n(item, "version").map_err(|e| SnapshotStoreError::Corrupt {
+                order_id: order_id.to_owned(),
+                source: e.into(),
+            })?;
+            oldest = Some(version);
+            match codec::decode_summary(item) {
+                Ok(summary) => snapshots.push(summary),
+                Err(reason) => {
+                    warn!(order_id, version, %reason, "snapshot item with damaged metadata listed as unusable");
+                    damaged.push((version, reason));
+                }
+            }
+        }
         let more = page.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let next = if more { snapshots.last().map(|s| s.version) } else { None };
-        Ok(SnapshotPage { snapshots, next })
+        Ok(SnapshotPage { snapshots, damaged, next: if more { oldest } else { None } })
+    }
+
+    /// Every version stored for an order, whatever the items hold: keys only, strongly
+    /// consistent, every page.
+    pub async fn versions(&self, order_id: &str) -> Result<Vec<u64>, SnapshotStoreError> {
+        validate_order_id(order_id)?;
+        let mut versions = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("orderId = :id")
+                .expression_attribute_values(":id", s(order_id))
+                .projection_expression("version")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| DynamoError::new("Query", &self.table, e))?;
+            for item in page.items() {
+                versions.push(get_n(item, "version").map_err(|e| SnapshotStoreError::Corrupt {
+                    order_id: order_id.to_owned(),
+                    source: e.into(),
+                })?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(versions),
+            }
+        }
     }
 
     /// Deletes one snapshot; `NotFound` when there is no such version.

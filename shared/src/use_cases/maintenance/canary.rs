@@ -1,8 +1,10 @@
 //! The drift canary: the scheduled run verifies a sample of orders (some random, some
 //! recently snapshotted) against full replay. A *usable* snapshot whose state differs from
 //! the replay is drift: loads trust it, so it is reported (`SnapshotDrift`, an alarm) with the
-//! first differing field. An unusable newest snapshot is not drift (loads already refuse it);
-//! it is counted apart, as are histories that cannot be read.
+//! first differing field. A newest snapshot that loads refuse (another fold's, damaged, or not
+//! the history's) is not drift: it is counted apart, as are histories that cannot be read and
+//! orders that could not be checked. A check that checks nothing is alarmed
+//! (`CanaryChecked` = 0).
 
 use crate::use_cases::repository::OrderRepository;
 use crate::use_cases::verify::{self, Difference, VerifyResult};
@@ -24,24 +26,28 @@ pub struct Drift {
 pub struct CanaryReport {
     pub checked: u64,
     pub drifted: Vec<Drift>,
-    /// Newest snapshots that cannot be used (another fold's, say): loads replay those orders.
-    pub unusable: u64,
+    /// Newest snapshots loads refuse (another fold's, damaged, covering events the history
+    /// does not have): loads replay those orders; not drift.
+    pub refused_by_loads: u64,
     pub unreadable: u64,
+    /// Orders that could not be checked (a storage error other than unavailability).
+    pub errors: u64,
 }
 
 impl CanaryReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 4] {
+    pub fn metrics(&self) -> [(&'static str, u64); 5] {
         [
             ("CanaryChecked", self.checked),
             ("SnapshotDrift", self.drifted.len() as u64),
-            ("CanaryUnusable", self.unusable),
+            ("CanaryRefusedByLoads", self.refused_by_loads),
             ("CanaryUnreadable", self.unreadable),
+            ("CanaryErrors", self.errors),
         ]
     }
 }
 
-/// Verifies `orders` one by one until `deadline`; a storage error ends the check early (what
-/// was checked is reported).
+/// Verifies `orders` one by one until `deadline`. An order that cannot be checked is counted
+/// and the check moves on; an unavailable table ends it early (what was checked is reported).
 pub async fn check(repository: &OrderRepository, orders: &[String], deadline: Instant) -> CanaryReport {
     let mut report = CanaryReport::default();
     for order_id in orders {
@@ -50,16 +56,23 @@ pub async fn check(repository: &OrderRepository, orders: &[String], deadline: In
         }
         let verification = match verify::verify(repository, order_id).await {
             Ok(v) => v,
-            Err(e) => {
-                warn!(order_id, error = %e, "canary stopped early");
+            Err(e) if e.store().is_some_and(|s| s.is_transient()) => {
+                warn!(order_id, error = %e, "canary stopped early: the table is unavailable");
                 break;
+            }
+            Err(e) => {
+                warn!(order_id, error = %e, "canary could not check this order");
+                report.errors += 1;
+                continue;
             }
         };
         report.checked += 1;
         match verification.result {
             VerifyResult::Match | VerifyResult::NoSnapshot => {}
             VerifyResult::Unreadable => report.unreadable += 1,
-            VerifyResult::Drift if verification.unusable.is_some() => report.unusable += 1,
+            VerifyResult::Drift if verification.unusable.is_some() || verification.replay_error.is_some() => {
+                report.refused_by_loads += 1
+            }
             VerifyResult::Drift => {
                 let difference = verification.first_difference.clone();
                 error!(

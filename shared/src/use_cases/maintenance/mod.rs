@@ -3,14 +3,15 @@
 //!
 //! - [`Job::Nightly`] (the nightly schedule, `POST /admin/order-snapshots/cleanup`): a
 //!   retention cleanup pass over the snapshot table, then the drift canary on the sample that
-//!   pass picked;
+//!   pass picked, within a time budget of its own;
 //! - [`Job::Order`]: one order's retention;
-//! - [`Job::Rebuild`] (every 5 minutes, and when a rebuild job starts): a turn of the
-//!   unfinished rebuild job, if any.
+//! - [`Job::Rebuild`] (every 5 minutes, and when a rebuild job starts): a renewal job started
+//!   if a deploy changed the fold fingerprint, then a turn of the unfinished rebuild job.
 
 pub mod canary;
 pub mod cleanup;
 pub mod rebuild;
+pub mod renewal;
 
 use crate::policy::settings::{MaintenanceSettings, RetentionSettings};
 use crate::use_cases::clock::Clock;
@@ -18,9 +19,10 @@ use crate::use_cases::repository::{OrderRepository, RepositoryError};
 use canary::CanaryReport;
 use cleanup::{CleanupReport, CleanupService, OrderCleanup};
 use rebuild::{RebuildError, RebuildRun, RebuildService};
+use renewal::{FoldWatch, Renewal};
 use serde::Serialize;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::info;
 
@@ -53,10 +55,17 @@ pub enum Outcome {
         canary: CanaryReport,
     },
     Order(OrderCleanup),
-    Rebuild(RebuildRun),
+    Rebuild {
+        #[serde(flatten)]
+        run: RebuildRun,
+        #[serde(flatten)]
+        renewal: Renewal,
+    },
     NoRebuildJob {
         /// Always "no unfinished job".
         rebuild: &'static str,
+        #[serde(flatten)]
+        renewal: Renewal,
     },
 }
 
@@ -67,16 +76,22 @@ impl Outcome {
             Outcome::Nightly { cleanup, canary } => {
                 cleanup.metrics().into_iter().chain(canary.metrics()).collect()
             }
-            Outcome::Rebuild(run) => run.metrics().to_vec(),
+            Outcome::Rebuild { run, .. } => run.metrics().to_vec(),
             Outcome::Order(_) | Outcome::NoRebuildJob { .. } => Vec::new(),
         }
     }
 }
 
+/// The canary's share of a nightly run: this fraction of the time left, at least
+/// [`CANARY_MIN_BUDGET`] (a long cleanup pass cannot leave it nothing).
+const CANARY_SHARE: u32 = 5;
+pub const CANARY_MIN_BUDGET: Duration = Duration::from_secs(20);
+
 pub struct Maintenance {
     repository: OrderRepository,
     cleanup: CleanupService,
     rebuild: RebuildService,
+    fold: FoldWatch,
 }
 
 impl Maintenance {
@@ -90,7 +105,8 @@ impl Maintenance {
             .with_canary_sample(settings.canary_orders as usize);
         let rebuild =
             RebuildService::new(repository.clone(), clock).with_rate(settings.rebuild_orders_per_second);
-        Maintenance { repository, cleanup, rebuild }
+        let fold = FoldWatch::new(repository.control_items(), crate::domain::fingerprint::current());
+        Maintenance { repository, cleanup, rebuild, fold }
     }
 
     /// Keys per cleanup scan page and orders per rebuild page (tests cross page boundaries).
@@ -114,7 +130,10 @@ impl Maintenance {
                 Ok(Outcome::Order(done))
             }
             Job::Nightly => {
-                let cleanup = self.cleanup.run(deadline).await.map_err(MaintenanceError::Cleanup)?;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let canary_budget = (left / CANARY_SHARE).max(CANARY_MIN_BUDGET).min(left);
+                let cleanup_deadline = deadline - canary_budget;
+                let cleanup = self.cleanup.run(cleanup_deadline).await.map_err(MaintenanceError::Cleanup)?;
                 info!(
                     orders_examined = cleanup.orders_examined,
                     snapshots_deleted = cleanup.snapshots_deleted,
@@ -126,10 +145,13 @@ impl Maintenance {
                 info!(checked = canary.checked, drifted = canary.drifted.len(), "drift canary");
                 Ok(Outcome::Nightly { cleanup, canary })
             }
-            Job::Rebuild => match self.rebuild.run(deadline).await? {
-                Some(run) => Ok(Outcome::Rebuild(run)),
-                None => Ok(Outcome::NoRebuildJob { rebuild: "no unfinished job" }),
-            },
+            Job::Rebuild => {
+                let renewal = self.fold.check(&self.rebuild).await?;
+                match self.rebuild.run(deadline).await? {
+                    Some(run) => Ok(Outcome::Rebuild { run, renewal }),
+                    None => Ok(Outcome::NoRebuildJob { rebuild: "no unfinished job", renewal }),
+                }
+            }
         }
     }
 

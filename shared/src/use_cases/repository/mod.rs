@@ -193,6 +193,11 @@ impl OrderRepository {
         Ok(self.snapshots.delete(order_id, version).await?)
     }
 
+    /// Every version stored for the order, whatever the items hold (strongly consistent).
+    pub async fn snapshot_versions(&self, order_id: &str) -> Result<Vec<u64>, RepositoryError> {
+        Ok(self.snapshots.versions(order_id).await?)
+    }
+
     /// Deletes these versions in batches (a version already gone is no error); the number of
     /// requests it took.
     pub async fn delete_snapshots(&self, order_id: &str, versions: &[u64]) -> Result<u32, RepositoryError> {

@@ -1,12 +1,15 @@
 //! The drift canary's sample, picked while the cleanup scan goes by.
 
 /// Picks a sample while a scan goes by: up to `random` orders uniformly at random (reservoir
-/// sampling) and the `recent` orders with the newest snapshots.
+/// sampling over orders, not snapshot keys: an order with many snapshots is no likelier to be
+/// picked) and the `recent` orders with the newest snapshots. The scan hands over an order's
+/// keys one after another, so an order is new when it differs from the last one offered.
 #[derive(Debug)]
 pub struct Sampler {
     random: usize,
     recent: usize,
     seen: u64,
+    last: Option<String>,
     state: u64,
     reservoir: Vec<String>,
     newest: Vec<(i64, String)>,
@@ -18,6 +21,7 @@ impl Sampler {
             random: size.div_ceil(2),
             recent: size / 2,
             seen: 0,
+            last: None,
             state: seed | 1,
             reservoir: Vec::new(),
             newest: Vec::new(),
@@ -34,9 +38,10 @@ impl Sampler {
             self.newest.sort_by_key(|(timestamp, _)| std::cmp::Reverse(*timestamp));
             self.newest.truncate(self.recent);
         }
-        if self.random == 0 || self.reservoir.iter().any(|id| id == order_id) {
+        if self.random == 0 || self.last.as_deref() == Some(order_id) {
             return;
         }
+        self.last = Some(order_id.to_owned());
         self.seen += 1;
         if self.reservoir.len() < self.random {
             self.reservoir.push(order_id.to_owned());
@@ -90,6 +95,22 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), sample.len());
         assert!(sample.iter().take(5).any(|id| id.trim_start_matches("o-").parse::<i32>().unwrap() < 990));
+    }
+
+    #[test]
+    fn an_order_with_many_snapshots_is_no_likelier_to_be_picked() {
+        // given two orders, one with a single snapshot and one with nine, over 4,000 scans
+        let mut many_picked = 0;
+        for seed in 0..4000 {
+            let mut sampler = Sampler::new(1, seed);
+            sampler.offer("one", 1);
+            for _ in 0..9 {
+                sampler.offer("nine", 1);
+            }
+            many_picked += u32::from(sampler.sample() == ["nine"]);
+        }
+        // then each is picked about half the time (keys, not orders, would give "nine" 90%)
+        assert!((1800..=2200).contains(&many_picked), "picked {many_picked} times of 4000");
     }
 
     #[test]

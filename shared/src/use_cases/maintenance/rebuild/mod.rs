@@ -15,7 +15,7 @@
 mod job;
 mod scope;
 
-pub use job::{JobStore, Progress, REBUILD_JOB_ID, RebuildJob};
+pub use job::{Claim, Failures, JobStore, Progress, REBUILD_JOB_ID, RebuildJob};
 pub use scope::{JobCursor, RebuildScope};
 
 use crate::domain::order_id::validate_order_id;
@@ -26,17 +26,24 @@ use crate::use_cases::clock::Clock;
 use crate::use_cases::repository::{OrderRepository, RepositoryError};
 use futures_util::StreamExt;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
 
+/// Most ids an `orders` scope lists: 200 of the longest allowed id fit in the admin API's
+/// 16 KB body with room to spare.
+pub const MAX_ORDERS_IN_SCOPE: usize = 200;
 /// Orders examined per page by default (one progress save each).
 pub const PAGE: u16 = 100;
 /// Orders rebuilt per second at most, by default.
 pub const ORDERS_PER_SECOND: u32 = 25;
 /// Orders of a page rebuilt at once.
 const ORDER_CONCURRENCY: usize = 4;
+/// How long past its deadline a turn's lease lasts: a turn that died (a Lambda timeout) holds
+/// the job no longer than this after the moment it was meant to stop.
+pub const LEASE_SLACK: Duration = Duration::from_secs(15);
 
 #[derive(Debug, Error)]
 pub enum RebuildError {
@@ -54,7 +61,7 @@ impl From<ControlError> for RebuildError {
     }
 }
 
-/// What one run did.
+/// What one turn did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RebuildRun {
@@ -62,10 +69,14 @@ pub struct RebuildRun {
     pub pages: u64,
     #[serde(flatten)]
     pub progress: Progress,
-    /// The job is done (this run reached the end).
+    /// The job is done (this turn reached the end).
     pub finished: bool,
-    /// The job was replaced by another while this run worked.
+    /// The job was replaced, or this turn's lease taken over, while it worked: it stopped.
     pub superseded: bool,
+    /// Another turn held the job: this one did nothing.
+    pub leased_elsewhere: bool,
+    /// The turn stopped before its deadline with orders left (it saves where it stopped).
+    pub stopped_at_deadline: bool,
 }
 
 impl RebuildRun {
@@ -79,10 +90,35 @@ impl RebuildRun {
     }
 }
 
+/// What became of one order.
 enum Outcome {
     Rebuilt,
     Skipped,
-    Failed,
+    Failed(Failure),
+}
+
+enum Failure {
+    InvalidOrderId,
+    HistoryUnreadable,
+    StateTooLarge,
+}
+
+impl Progress {
+    fn count(&mut self, outcome: &Outcome) {
+        self.examined += 1;
+        match outcome {
+            Outcome::Rebuilt => self.rebuilt += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Failed(why) => {
+                self.failed += 1;
+                match why {
+                    Failure::InvalidOrderId => self.failures.invalid_order_id += 1,
+                    Failure::HistoryUnreadable => self.failures.history_unreadable += 1,
+                    Failure::StateTooLarge => self.failures.state_too_large += 1,
+                }
+            }
+        }
+    }
 }
 
 pub struct RebuildService {
@@ -130,8 +166,11 @@ impl RebuildService {
             RebuildScope::MinEvents { events: 0 } => {
                 return Err(RebuildError::InvalidScope("events must be at least 1".into()));
             }
-            RebuildScope::Orders { order_ids } if order_ids.is_empty() || order_ids.len() > 1000 => {
-                return Err(RebuildError::InvalidScope("orderIds must list 1 to 1000 orders".into()));
+            RebuildScope::Orders { order_ids }
+                if order_ids.is_empty() || order_ids.len() > MAX_ORDERS_IN_SCOPE =>
+            {
+                let message = format!("orderIds must list 1 to {MAX_ORDERS_IN_SCOPE} orders");
+                return Err(RebuildError::InvalidScope(message));
             }
             RebuildScope::Orders { order_ids } => {
                 for id in order_ids {
@@ -148,17 +187,15 @@ impl RebuildService {
             started_at: now,
             updated_at: now,
             resume_from: None,
-            examined: 0,
-            rebuilt: 0,
-            skipped: 0,
-            failed: 0,
+            progress: Progress::default(),
             runs: 0,
             finished: false,
+            leased_until: None,
         };
         if !self.jobs.start(&job, replace).await? {
             // Refused: another job is unfinished. Name it (it may have finished since).
             let running = self.jobs.load().await?;
-            let (job_id, examined) = running.map_or((String::new(), 0), |j| (j.job_id, j.examined));
+            let (job_id, examined) = running.map_or((String::new(), 0), |j| (j.job_id, j.progress.examined));
             return Err(RebuildError::Running { job_id, examined });
         }
         info!(job = %job.job_id, scope = ?job.scope, requested_by, "rebuild job started");
@@ -170,64 +207,149 @@ impl RebuildService {
         Ok(self.jobs.load().await?)
     }
 
-    /// Works on the unfinished job until it is done or `deadline` passes (checked between
-    /// pages; at least one page per run). `None` when there is no unfinished job.
+    /// A turn: claims the unfinished job with a lease, then renews its orders until the job is
+    /// done or the next order might not finish before `deadline` (the margin is the slowest
+    /// order this turn has seen), saving progress and the position after the last finished
+    /// order after every page and wherever it stops. `None` when no job is unfinished.
     pub async fn run(&self, deadline: Instant) -> Result<Option<RebuildRun>, RebuildError> {
-        let Some(job) = self.jobs.claim_turn().await? else { return Ok(None) };
+        let lease = uuid::Uuid::new_v4().simple().to_string();
+        let now = self.clock.now_ms();
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let until = now + remaining.as_millis() as i64 + LEASE_SLACK.as_millis() as i64;
+        let job = match self.jobs.claim(&lease, now, until).await? {
+            Claim::Claimed(job) => job,
+            Claim::Nothing => return Ok(None),
+            Claim::Leased { job_id, until } => {
+                info!(job = %job_id, leased_until = until, "rebuild job held by another turn; this one leaves");
+                return Ok(Some(RebuildRun { job_id, leased_elsewhere: true, ..RebuildRun::default() }));
+            }
+        };
         let mut run = RebuildRun { job_id: job.job_id.clone(), ..RebuildRun::default() };
-        let mut cursor = job.resume_from.clone();
-        while run.pages == 0 || Instant::now() < deadline {
-            let (orders, next) =
-                scope::page(&self.repository, &job.scope, cursor.as_ref(), self.page_size).await?;
-            run.pages += 1;
-            let mut progress = Progress::default();
-            let job = &job;
-            let outcomes: Vec<_> = futures_util::stream::iter(orders)
-                .map(|order_id| async move { self.rebuild(job, &order_id).await })
-                .buffer_unordered(ORDER_CONCURRENCY)
-                .collect()
-                .await;
-            for outcome in outcomes {
-                progress.examined += 1;
-                match outcome? {
-                    Outcome::Rebuilt => progress.rebuilt += 1,
-                    Outcome::Skipped => progress.skipped += 1,
-                    Outcome::Failed => progress.failed += 1,
-                }
-            }
-            cursor = next;
-            let saved =
-                self.jobs.record(&job.job_id, cursor.as_ref(), &progress, self.clock.now_ms()).await?;
-            add(&mut run.progress, &progress);
-            if !saved {
-                warn!(job = %job.job_id, "rebuild job replaced by another; this run stops");
-                run.superseded = true;
-                return Ok(Some(run));
-            }
-            if cursor.is_none() {
-                run.finished = true;
-                break;
-            }
+        let result = self.turn(&job, &lease, deadline, &mut run).await;
+        if !run.finished && !run.superseded {
+            // the next turn need not wait for this lease to run out
+            self.jobs.release(&job.job_id, &lease).await?;
         }
-        info!(job = %run.job_id, pages = run.pages, rebuilt = run.progress.rebuilt, finished = run.finished, "rebuild run");
+        result?;
+        let (pages, rebuilt, finished) = (run.pages, run.progress.rebuilt, run.finished);
+        info!(job = %run.job_id, pages, rebuilt, finished, "rebuild run");
         Ok(Some(run))
     }
 
-    /// One order: skipped when the scope only wants orders without a usable snapshot and it
-    /// has one; else a snapshot of the full replay at the order's newest event.
-    async fn rebuild(&self, job: &RebuildJob, order_id: &str) -> Result<Outcome, RebuildError> {
-        if matches!(job.scope, RebuildScope::Stale | RebuildScope::MinEvents { .. })
-            && matches!(self.repository.newest_snapshot(order_id).await?, Some((_, Ok(_))))
-        {
-            return Ok(Outcome::Skipped);
+    async fn turn(
+        &self,
+        job: &RebuildJob,
+        lease: &str,
+        deadline: Instant,
+        run: &mut RebuildRun,
+    ) -> Result<(), RebuildError> {
+        // the slowest order so far, in ms: the margin kept before the deadline
+        let slowest = AtomicU64::new(0);
+        let mut cursor = job.resume_from.clone();
+        loop {
+            let margin = Duration::from_millis(slowest.load(Ordering::SeqCst));
+            if run.pages > 0 && Instant::now() + margin >= deadline {
+                run.stopped_at_deadline = true;
+                return Ok(());
+            }
+            let page = scope::page(&self.repository, &job.scope, cursor.as_ref(), self.page_size).await?;
+            run.pages += 1;
+            let first_of_turn = run.progress.examined == 0;
+            let slowest = &slowest;
+            // owned ids: a stream over borrowed ones is not provably Send in a spawned task
+            let ids: Vec<String> = page.orders.iter().map(|(id, _)| id.clone()).collect();
+            let results: Vec<Option<Result<Outcome, RebuildError>>> =
+                futures_util::stream::iter(ids.into_iter().enumerate())
+                    .map(|(i, order_id)| async move {
+                        // every turn renews at least one order, so every turn makes progress
+                        let margin = Duration::from_millis(slowest.load(Ordering::SeqCst));
+                        let in_time = self.pace(deadline, margin).await || (first_of_turn && i == 0);
+                        if !in_time {
+                            return None;
+                        }
+                        let started = Instant::now();
+                        let outcome = self.rebuild(job, &order_id).await;
+                        slowest.fetch_max(started.elapsed().as_millis() as u64, Ordering::SeqCst);
+                        Some(outcome)
+                    })
+                    .buffered(ORDER_CONCURRENCY)
+                    .collect()
+                    .await;
+            // The finished orders are a prefix: what came after was not started.
+            let mut progress = Progress::default();
+            let mut position = cursor.clone();
+            let mut failure = None;
+            let mut all_done = true;
+            for (result, (_, after)) in results.into_iter().zip(&page.orders) {
+                match result {
+                    Some(Ok(outcome)) => {
+                        progress.count(&outcome);
+                        position = Some(after.clone());
+                    }
+                    Some(Err(e)) => {
+                        failure = Some(e);
+                        all_done = false;
+                        break;
+                    }
+                    None => {
+                        all_done = false;
+                        break;
+                    }
+                }
+            }
+            if all_done {
+                position = page.next.clone();
+            }
+            let finished = all_done && page.next.is_none();
+            // Nothing done and nothing passed: there is nothing to save.
+            if finished || position != cursor {
+                let resume = if finished { None } else { position.as_ref() };
+                let now = self.clock.now_ms();
+                if !self.jobs.record(&job.job_id, lease, resume, &progress, now).await? {
+                    warn!(job = %job.job_id, "rebuild job replaced, or this turn's lease taken over; this turn stops");
+                    run.superseded = true;
+                    return Ok(());
+                }
+                run.progress.add(&progress);
+            }
+            if let Some(error) = failure {
+                return Err(error);
+            }
+            if finished {
+                run.finished = true;
+                return Ok(());
+            }
+            if !all_done {
+                run.stopped_at_deadline = true;
+                return Ok(());
+            }
+            cursor = position;
         }
-        self.pace().await;
+    }
+
+    /// One order: skipped when the scope only wants orders without a usable snapshot and it
+    /// has one; else a snapshot of the full replay at the order's newest event. An id no order
+    /// can have, a history this code cannot read and a state too large to store are failures
+    /// of that order alone: logged, counted, and the turn moves on.
+    async fn rebuild(&self, job: &RebuildJob, order_id: &str) -> Result<Outcome, RebuildError> {
+        if let Err(invalid) = validate_order_id(order_id) {
+            warn!(job = %job.job_id, ?order_id, error = %invalid, "rebuild: not an order id; skipped");
+            return Ok(Outcome::Failed(Failure::InvalidOrderId));
+        }
+        if matches!(job.scope, RebuildScope::Stale | RebuildScope::MinEvents { .. }) {
+            match self.repository.newest_snapshot(order_id).await {
+                Ok(Some((_, Ok(_)))) => return Ok(Outcome::Skipped),
+                // no snapshot, an unusable one, or one whose item cannot be read: renew it
+                Ok(_) | Err(RepositoryError::Store(StoreError::Undecodable(_))) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
         let state = match self.repository.load_by_replay(order_id).await {
             Ok(Some(loaded)) => loaded.order,
             Ok(None) => return Ok(Outcome::Skipped),
             Err(RepositoryError::Unreadable(history)) => {
                 warn!(job = %job.job_id, order_id, error = %history, "rebuild: history unreadable");
-                return Ok(Outcome::Failed);
+                return Ok(Outcome::Failed(Failure::HistoryUnreadable));
             }
             Err(other) => return Err(other.into()),
         };
@@ -247,7 +369,7 @@ impl RebuildService {
             }
             Err(RepositoryError::Store(StoreError::TooLarge(error))) => {
                 warn!(job = %job.job_id, order_id, %error, "rebuild: state too large for a snapshot");
-                Ok(Outcome::Failed)
+                Ok(Outcome::Failed(Failure::StateTooLarge))
             }
             Err(other) => Err(other.into()),
         }
@@ -255,25 +377,20 @@ impl RebuildService {
 }
 
 impl RebuildService {
-    /// Waits for this order's slot: orders start at most one per `pause`, however many run at
-    /// once.
-    async fn pace(&self) {
-        if self.pause.is_zero() {
-            return;
-        }
+    /// Waits for this order's slot (orders start at most one per `pause`, however many run
+    /// at once); `false`, at once, when an order starting then and taking `margin` would end
+    /// past `deadline`.
+    async fn pace(&self, deadline: Instant, margin: Duration) -> bool {
         let slot = {
             let mut next = self.next_slot.lock().expect("pacer lock");
             let slot = (*next).max(Instant::now());
+            if slot + margin > deadline {
+                return false;
+            }
             *next = slot + self.pause;
             slot
         };
         tokio::time::sleep_until(slot.into()).await;
+        true
     }
-}
-
-fn add(total: &mut Progress, page: &Progress) {
-    total.examined += page.examined;
-    total.rebuilt += page.rebuilt;
-    total.skipped += page.skipped;
-    total.failed += page.failed;
 }
