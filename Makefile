@@ -13,7 +13,7 @@ FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) ## install moto, cfn-lint, aws-sam-cli and cargo-lambda into ./.venv
+venv: $(VENV_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv
 
 $(VENV_STAMP): requirements-dev.txt
 	rm -rf $(VENV)
@@ -30,11 +30,12 @@ test: lint ## every test: fmt, clippy, template linters, unit, storage (against 
 soak: venv ## long load run with faults and a full audit, ~8 min (SOAK_ARGS="--orders 300 --events 30000")
 	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)
 
-lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint and sam validate --lint
+lint: venv ## cargo fmt --check, clippy -D warnings, cfn-lint, sam validate --lint, the OpenAPI file validated
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cfn-lint template.yaml
 	AWS_DEFAULT_REGION=us-east-1 sam validate --lint
+	openapi-spec-validator functions/snapshot-admin/openapi.yaml
 
 fmt: ## format the code
 	cargo fmt --all

@@ -9,5 +9,6 @@ mod foreign_writer;
 mod local_stack;
 mod maintenance_safety;
 mod model;
+mod openapi_contract;
 mod rebuild;
 mod throttling;

@@ -4,3 +4,4 @@ mod admin;
 mod events;
 mod fuzz;
 mod jobs;
+mod spec_agreement;
