@@ -130,8 +130,11 @@ async fn a_slow_turn_stops_before_its_deadline_saves_mid_page_and_the_next_turn_
     let deadline = began + Duration::from_millis(1500);
     let turn = rebuild.run(deadline).await.unwrap().unwrap();
 
-    // then it stopped before its deadline, with part of the page done and saved
-    assert!(Instant::now() <= deadline, "the turn ran {:?} past its deadline", Instant::now() - deadline);
+    // then it stopped at its deadline (the last order and the save may end a little after it;
+    // the handler keeps 5 s between the turn's deadline and the Lambda's), not 4 s of work
+    // later, with part of the page done and saved
+    let overrun = Instant::now().saturating_duration_since(deadline);
+    assert!(overrun < Duration::from_secs(1), "the turn ran {overrun:?} past its deadline");
     assert!(turn.stopped_at_deadline && !turn.finished, "{turn:?}");
     assert!((2..20).contains(&turn.progress.examined), "{turn:?}");
     let saved = rebuild.status().await.unwrap().unwrap();
