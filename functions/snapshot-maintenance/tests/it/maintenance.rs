@@ -324,3 +324,16 @@ async fn a_snapshot_item_with_a_malformed_key_attribute_is_skipped_and_the_run_m
         .unwrap();
     assert!(left.item.is_some(), "the malformed item is left for an operator, not deleted");
 }
+
+#[tokio::test]
+async fn a_nightly_run_out_of_time_still_cleans_one_page_and_checks_one_order() {
+    let t = TestTables::new().await;
+    seed_cases(&t).await;
+    let metrics = Metrics::recorded(FUNCTION);
+    // a deadline already passed (the Lambda's time nearly spent)
+    let scheduled = serde_json::json!({"detail-type": "Scheduled Event", "source": "aws.events"});
+    let summary = handle(&maintenance(&t, 4), &metrics, scheduled, Instant::now()).await.unwrap();
+    assert!(summary["pagesScanned"].as_u64().unwrap() >= 1, "{summary}");
+    assert_eq!(summary["canary"]["checked"], 1, "{summary}");
+    assert_eq!(metrics.last().unwrap()["CanaryChecked"], 1);
+}
