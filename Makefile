@@ -53,16 +53,17 @@ sam-build: venv ## sam build --beta-features (cargo lambda, no Docker) into .aws
 deploy: sam-build ## sam deploy (guided the first time, until a region is saved in samconfig.toml)
 	@if grep -q '^region' samconfig.toml; then sam deploy; else sam deploy --guided; fi
 
-invoke: venv ## run FN on EVENT locally: make invoke FN=snapshot-stream EVENT=events/snapshot-stream/insert-batch.json
+invoke: venv ## run FN on EVENT under AWS's emulator with the template's environment: make invoke FN=snapshot-stream EVENT=events/snapshot-stream/insert-batch.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }
+	cargo build --quiet -p $(FN)
 	cargo run --quiet -p local --bin local-invoke -- $(FN) $(EVENT)
 
 seed-local: ## seed a running local server (make run's, ENDPOINT=http://127.0.0.1:8000) with the samples' data, for sam local invoke
 	cargo run --quiet -p local --bin local-invoke -- --seed $(or $(ENDPOINT),http://127.0.0.1:8000)
 
-invoke-all: venv ## make invoke for every function and every sample event
-	@set -e; for fn in $(FUNCTIONS); do for ev in events/$$fn/*.json; do \
-	  echo "== $$fn $$ev"; $(MAKE) --no-print-directory invoke FN=$$fn EVENT=$$ev; done; done
+invoke-all: venv ## every sample event through its function under AWS's emulator, each answer checked (events/*/expected.json)
+	cargo build --quiet $(addprefix -p ,$(FUNCTIONS))
+	cargo run --quiet -p local --bin local-invoke -- --all
 
 bench: build ## benchmarks against moto: load cost vs history, stream throughput, binaries (prints tables)
 	cargo build --release --quiet -p bench $(addprefix -p ,$(FUNCTIONS))

@@ -20,7 +20,7 @@ use testkit::shared_server;
 
 const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapshot-admin"];
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
@@ -111,8 +111,10 @@ async fn main() -> ExitCode {
 
     // ---- binaries ------------------------------------------------------------------------
     println!("\n## Function binaries\n");
-    println!("| function | arm64 bootstrap | start-up to ready (host, release) | peak memory |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| function | arm64 bootstrap | start-up to ready (host, release) | peak memory | init under AWS's emulator (INIT REPORT) | first invocation under the emulator (REPORT) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     let server = shared_server();
     let t = testkit::TestTables::new().await;
     let orders: Vec<_> = (0..100).flat_map(|o| scenarios::history(&format!("o-{o:03}"), 10)).collect();
@@ -156,6 +158,39 @@ async fn main() -> ExitCode {
         if let Some(f) = failure {
             missed.push(f);
         }
+        // the same build under AWS's Runtime Interface Emulator, as `sam local invoke` runs it
+        let emulator_event = match function {
+            "snapshot-stream" => batch.clone(),
+            "snapshot-maintenance" => serde_json::json!({"orderId": "o-000"}),
+            _ => serde_json::from_str(
+                &std::fs::read_to_string(root.join("events/snapshot-admin/get-order.json"))
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default(),
+        };
+        let mut emulator_env: std::collections::BTreeMap<String, String> = env.iter().cloned().collect();
+        emulator_env.insert("AWS_LAMBDA_FUNCTION_TIMEOUT".into(), "300".into());
+        let (mut inits, mut firsts) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let measured = tokio::task::block_in_place(|| {
+                let emulator = testkit::sam_local::Emulator::start(&host, &emulator_env)?;
+                let answer = emulator.invoke(&emulator_event);
+                let report = emulator.report();
+                emulator.stop();
+                answer.map(|_| report)
+            });
+            match measured {
+                Ok(report) => {
+                    inits.extend(report.init_ms);
+                    firsts.extend(report.durations_ms.first().copied());
+                }
+                Err(e) => missed.push(format!("{function} under the emulator: {e}")),
+            }
+        }
+        let spread = |samples: Vec<f64>| {
+            if samples.is_empty() { "-".into() } else { format!("{} ms", stats::Spread::of(samples).show(1)) }
+        };
+        let (init, first) = (spread(inits), spread(firsts));
         let ready = if readies.is_empty() {
             "-".into()
         } else {
@@ -167,7 +202,7 @@ async fn main() -> ExitCode {
             format!("{:.1} MiB (idle)", peak as f64 / 1024.0)
         };
         println!(
-            "| {function} | {} | {ready} | {memory} |",
+            "| {function} | {} | {ready} | {memory} | {init} | {first} |",
             size.map_or("not built (make build)".into(), |s| format!("{:.2} MiB", s as f64 / 1_048_576.0))
         );
         if size.is_some_and(|s| s >= 10 * 1_048_576) {

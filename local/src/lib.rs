@@ -1,7 +1,10 @@
-//! Local stand-ins for what AWS runs: the stream poller and the demo workload.
+//! Local stand-ins for what AWS runs: the stream poller, the demo workload, the functions under
+//! AWS's Runtime Interface Emulator (`make invoke`) and Lambda's Invoke API for them.
 
 pub mod admin_server;
 pub mod demo;
+pub mod invoke;
+pub mod lambda_api;
 pub mod stream_runner;
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;

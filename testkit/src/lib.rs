@@ -5,6 +5,7 @@
 pub mod faults;
 mod histories;
 mod proxy;
+pub mod sam_local;
 mod server;
 pub mod stream_events;
 

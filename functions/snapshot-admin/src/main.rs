@@ -17,8 +17,15 @@ async fn main() -> Result<(), Error> {
         .unwrap_or_else(|_| format!("/aws/lambda/{maintenance_function}"));
     let aws = shared::runtime::client::sdk_config().await;
     let repository = config.repository(shared::runtime::client::dynamodb_client((&aws).into()));
+    // The maintenance function's Invoke API: Lambda's, or a local one (`sam local
+    // start-lambda`, `make invoke`) named by LOCAL_LAMBDA_ENDPOINT_URL; AWS_ENDPOINT_URL_LAMBDA
+    // works too, as for any SDK client.
+    let mut lambda = aws_sdk_lambda::config::Builder::from(&aws);
+    if let Some(url) = std::env::var("LOCAL_LAMBDA_ENDPOINT_URL").ok().filter(|u| !u.trim().is_empty()) {
+        lambda = lambda.endpoint_url(url);
+    }
     let starter = LambdaJobStarter {
-        client: aws_sdk_lambda::Client::new(&aws),
+        client: aws_sdk_lambda::Client::from_conf(lambda.build()),
         function_name: maintenance_function,
         log_group,
     };

@@ -1,31 +1,22 @@
-//! `make invoke FN=<function> EVENT=<file>`: runs one function on one sample event, locally,
-//! the way Lambda would: a fresh local DynamoDB server with the tables and the data the sample
-//! events refer to, `cargo lambda watch` serving the function (and the Lambda Invoke API, so the
-//! admin API's async cleanup reaches the cleanup function), then `cargo lambda invoke`.
+//! `make invoke FN=<function> EVENT=<file>` and `make invoke-all`: sample events through the
+//! functions' debug builds under AWS's Runtime Interface Emulator, with the environment `sam
+//! local invoke` would give them (`local::invoke`), each answer checked against what
+//! `events/<function>/expected.json` says it must hold. Exits non-zero on any difference.
 //!
-//! `make seed-local` (`local-invoke --seed <endpoint>`) only seeds a running local server (`make
-//! run`'s) with the tables and the data every sample event refers to: for `sam local invoke`.
+//! `make seed-local` (`local-invoke --seed <endpoint>`) only seeds a running local server
+//! (`make run`'s) with the tables and the data every sample event refers to: for `sam local
+//! invoke` itself, where Docker is at hand.
 
-use serde_json::Value;
-use shared::domain::samples::recorded;
-use shared::domain::{Money, Order, OrderEvent};
-use shared::store::snapshots::{NewSnapshot, SnapshotStore};
-use shared::store::tables;
-use shared::store::tables::TableNames;
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
-use testkit::stream_events::inserted_events;
-use testkit::{LocalDynamo, bulk_insert_events, client_for};
+use local::invoke::{FUNCTIONS, Stack, debug_bootstrap, expectation, holds, sample_events};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
-const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapshot-admin"];
-
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "multi_thread")]
 async fn main() -> ExitCode {
     match run().await {
-        Ok(code) => code,
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
         Err(message) => {
             eprintln!("local-invoke: {message}");
             ExitCode::FAILURE
@@ -33,181 +24,69 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<ExitCode, String> {
+async fn run() -> Result<bool, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if let [flag, endpoint] = args.as_slice()
-        && flag == "--seed"
-    {
-        return seed_running(endpoint).await;
-    }
-    let [function, event] = args.as_slice() else {
-        return Err("usage: local-invoke <function> <events/function/file.json> | --seed <endpoint>".into());
+    let todo: Vec<(String, Vec<PathBuf>)> = match args.as_slice() {
+        [flag, endpoint] if flag == "--seed" => {
+            local::invoke::seed(&testkit::client_for(endpoint)).await?;
+            println!("{endpoint}: the tables hold what the sample events refer to");
+            return Ok(true);
+        }
+        [flag] if flag == "--all" => FUNCTIONS
+            .iter()
+            .map(|f| Ok(((*f).to_owned(), sample_events(f)?)))
+            .collect::<Result<_, String>>()?,
+        [function, event] => {
+            local::invoke::logical_id(function)?;
+            let event = PathBuf::from(event);
+            if !event.is_file() {
+                return Err(format!("{} is not a file", event.display()));
+            }
+            vec![(function.clone(), vec![event])]
+        }
+        _ => {
+            return Err(
+                "usage: local-invoke <function> <events/function/file.json> | --all | --seed <endpoint>"
+                    .into(),
+            );
+        }
     };
-    if !FUNCTIONS.contains(&function.as_str()) {
-        return Err(format!("unknown function {function:?}; one of {FUNCTIONS:?}"));
-    }
-    let event = PathBuf::from(event);
-    if !event.is_file() {
-        return Err(format!("{} is not a file", event.display()));
-    }
-    let cargo_lambda = venv_bin("cargo-lambda")?;
-
-    let server = LocalDynamo::start().map_err(|e| format!("cannot start moto_server: {e}"))?;
-    let endpoint = server.endpoint();
-    let client = client_for(&endpoint);
-    let names = TableNames::default();
-    tables::EVENTS.create(&client, &names.events).await.map_err(|e| e.to_string())?;
-    tables::SNAPSHOTS.create(&client, &names.snapshots).await.map_err(|e| e.to_string())?;
-    seed(&client, &names, function).await?;
-    println!("local DynamoDB on {endpoint}, tables seeded for the sample events");
-
-    let port = free_port()?;
-    let env = [
-        format!("AWS_ENDPOINT_URL_DYNAMODB={endpoint}"),
-        format!("AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{port}"),
-        "AWS_REGION=us-east-1".into(),
-        "AWS_ACCESS_KEY_ID=test".into(),
-        "AWS_SECRET_ACCESS_KEY=test".into(),
-        "MAINTENANCE_FUNCTION_NAME=snapshot-maintenance".into(),
-        "AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH=true".into(),
-    ];
-    let mut watch = Command::new(&cargo_lambda);
-    watch
-        .args(["lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", &port.to_string()])
-        .arg("--env-var")
-        .arg(env.join(","))
-        .stdin(Stdio::null())
-        .process_group(0);
-    let watch = Guard(watch.spawn().map_err(|e| format!("cargo lambda watch: {e}"))?);
-    wait_for_port(port, Duration::from_secs(120))?;
-
-    println!("invoking {function} with {}", event.display());
-    let status = Command::new(&cargo_lambda)
-        .args([
-            "lambda",
-            "invoke",
-            function,
-            "--invoke-address",
-            "127.0.0.1",
-            "--invoke-port",
-            &port.to_string(),
-        ])
-        .arg("--data-file")
-        .arg(&event)
-        .args(["--output-format", "json"])
-        .status()
-        .map_err(|e| format!("cargo lambda invoke: {e}"))?;
-    // Let an async cleanup started by the admin API finish before tearing down.
-    std::thread::sleep(Duration::from_millis(500));
-    drop(watch);
-    server.stop();
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
-}
-
-/// The data the sample events talk about: for the stream function, the events its INSERT
-/// records carry (as the order service appended them); for the others, order o-1001 with 25
-/// events and 4 snapshots of various ages.
-/// Seeds a running server at `endpoint`: the tables (left as they are when they exist) and the
-/// data of every function's sample events.
-async fn seed_running(endpoint: &str) -> Result<ExitCode, String> {
-    let client = client_for(endpoint);
-    let names = TableNames::default();
-    tables::EVENTS.create(&client, &names.events).await.map_err(|e| e.to_string())?;
-    tables::SNAPSHOTS.create(&client, &names.snapshots).await.map_err(|e| e.to_string())?;
-    seed_stream_samples(&client, &names).await?;
-    seed_order_1001(&client, &names).await?;
-    println!(
-        "{endpoint}: tables {} and {} hold what the sample events refer to",
-        names.events, names.snapshots
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn seed(client: &aws_sdk_dynamodb::Client, names: &TableNames, function: &str) -> Result<(), String> {
-    if function == "snapshot-stream" {
-        return seed_stream_samples(client, names).await;
-    }
-    seed_order_1001(client, names).await
-}
-
-async fn seed_stream_samples(client: &aws_sdk_dynamodb::Client, names: &TableNames) -> Result<(), String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/snapshot-stream");
-    for entry in std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))? {
-        let path = entry.map_err(|e| e.to_string())?.path();
-        let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-        let event: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        bulk_insert_events(client, &names.events, &inserted_events(&event)).await;
-    }
-    Ok(())
-}
-
-async fn seed_order_1001(client: &aws_sdk_dynamodb::Client, names: &TableNames) -> Result<(), String> {
-    let history: Vec<_> = (1..=25u64)
-        .map(|seq| {
-            let event = match seq {
-                1 => OrderEvent::OrderCreated { customer_id: "cust-42".into(), currency: "EUR".into() },
-                _ => OrderEvent::ItemAdded {
-                    sku: format!("SKU-{:03}", seq % 6),
-                    name: "Ceramic mug".into(),
-                    quantity: 1,
-                    unit_price: Money::from_minor(1450),
-                },
-            };
-            recorded("o-1001", seq, event)
-        })
-        .collect();
-    bulk_insert_events(client, &names.events, &history).await;
-    let snapshots = SnapshotStore::new(client.clone(), &names.snapshots);
-    for (version, days_ago) in [(5u64, 200i64), (10, 120), (15, 3), (20, 1)] {
-        let new = NewSnapshot {
-            state: Order::replay("o-1001", &history[..version as usize]).map_err(|e| e.to_string())?,
-            timestamp: shared::use_cases::clock::Clock::now_ms(&shared::use_cases::clock::SystemClock)
-                - days_ago * 86_400_000,
-            created_by: "local-invoke".into(),
-            reason: "sample data".into(),
-            strategy: None,
-            rule: None,
-        };
-        match snapshots.put(&new).await {
-            // seeded before: the snapshot is there
-            Ok(_) | Err(shared::store::snapshots::SnapshotStoreError::Conflict { .. }) => {}
-            Err(e) => return Err(e.to_string()),
+    let stack = Stack::start().await?;
+    let mut all_hold = true;
+    for (function, events) in &todo {
+        let bootstrap = debug_bootstrap(function);
+        if !bootstrap.is_file() {
+            return Err(format!("{} is missing: cargo build -p {function}", bootstrap.display()));
         }
-    }
-    Ok(())
-}
-
-/// The project's virtualenv holds cargo-lambda (`make venv`).
-fn venv_bin(name: &str) -> Result<PathBuf, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin").join(name);
-    if path.is_file() { Ok(path) } else { Err(format!("{} not found: run `make venv`", path.display())) }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
-    Ok(listener.local_addr().map_err(|e| e.to_string())?.port())
-}
-
-fn wait_for_port(port: u16, timeout: Duration) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_ok() {
-            return Ok(());
+        let (answers, report) = stack.invoke(function, &bootstrap, events).await?;
+        for (event, answer) in events.iter().zip(&answers) {
+            let verdict = expectation(event).and_then(|want| holds(&want, answer, ""));
+            println!(
+                "== {function} {}: {}",
+                event.display(),
+                if verdict.is_ok() { "as expected" } else { "DIFFERS" }
+            );
+            if todo.len() == 1 && events.len() == 1 {
+                println!("{}", serde_json::to_string_pretty(answer).unwrap_or_default());
+            } else {
+                println!("   {answer}");
+            }
+            if let Err(why) = verdict {
+                println!("   {why}");
+                all_hold = false;
+            }
         }
-        std::thread::sleep(Duration::from_millis(200));
+        let init = report.init_ms.map_or("-".into(), |ms| format!("{ms:.1} ms"));
+        let first = report.durations_ms.first().map_or("-".into(), |ms| format!("{ms:.1} ms"));
+        println!("   (the emulator's reports: init {init}, first invocation {first})");
     }
-    Err(format!("cargo lambda watch did not listen on {port} within {timeout:?}"))
-}
-
-/// Kills the process group of a child (cargo lambda watch and the functions it runs).
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) on our own child's process group.
-        unsafe {
-            libc::kill(-(self.0.id() as i32), libc::SIGTERM);
-        }
-        let _ = self.0.wait();
+    // runs the admin API started in the maintenance function finish before the server stops
+    for answer in stack.lambda.finished(Duration::from_secs(30)).await {
+        println!(
+            "== maintenance run the admin API started: {}",
+            answer.map_or_else(|e| format!("failed: {e}"), |a| a.to_string())
+        );
     }
+    stack.stop();
+    Ok(all_hold)
 }

@@ -3,9 +3,11 @@
 
 mod concurrency;
 mod e2e;
+mod emulator;
 mod error_paths;
 mod faults;
 mod foreign_writer;
+mod jobs_deployed;
 mod local_stack;
 mod maintenance_safety;
 mod model;

@@ -450,4 +450,9 @@ fn sam_local_can_point_the_functions_at_a_local_server() {
         // sam local's --env-vars only overrides variables the template declares
         assert!(!env[name.as_str()].is_null(), "{name} is declared in the template");
     }
+    // and the admin function's local Invoke API: declared on it, empty when deployed
+    let admin = &template["Resources"]["SnapshotAdminFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(admin["LOCAL_LAMBDA_ENDPOINT_URL"], "", "declared, and empty when deployed");
+    let lambda = file["SnapshotAdminFunction"]["LOCAL_LAMBDA_ENDPOINT_URL"].as_str();
+    assert!(lambda.is_some_and(|u| u.starts_with("http://")), "sam local start-lambda's address");
 }

@@ -123,6 +123,7 @@ async fn every_sample_event_runs_through_the_router() {
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/snapshot-admin"))
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name != "expected.json")
             .collect();
     assert_eq!(files.len(), expectations.len(), "every file has an expectation: {files:?}");
     for (file, status) in expectations {

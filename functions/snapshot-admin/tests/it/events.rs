@@ -8,6 +8,9 @@ fn every_sample_event_parses_as_an_api_gateway_proxy_request() {
     let mut seen = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
+        if path.ends_with("expected.json") {
+            continue; // what each event's answer must hold (make invoke-all)
+        }
         let text = std::fs::read_to_string(&path).unwrap();
         let event: ApiGatewayProxyRequest =
             serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

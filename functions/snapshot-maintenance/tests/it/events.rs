@@ -28,7 +28,8 @@ fn the_single_order_request_parses() {
     assert_eq!(parse_request(&value).unwrap(), Job::Order("o-1001".into()));
     let files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/snapshot-maintenance")).unwrap();
-    assert_eq!(files.count(), 3, "every file is covered here");
+    let events = files.filter(|f| f.as_ref().unwrap().file_name() != "expected.json").count();
+    assert_eq!(events, 3, "every file is covered here");
 }
 
 #[test]
