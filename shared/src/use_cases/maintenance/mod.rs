@@ -105,7 +105,7 @@ impl Maintenance {
             .with_canary_sample(settings.canary_orders as usize);
         let rebuild =
             RebuildService::new(repository.clone(), clock).with_rate(settings.rebuild_orders_per_second);
-        let fold = FoldWatch::new(repository.control_items(), crate::domain::fingerprint::current());
+        let fold = FoldWatch::new(repository.control_items());
         Maintenance { repository, cleanup, rebuild, fold }
     }
 

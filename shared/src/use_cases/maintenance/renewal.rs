@@ -31,27 +31,29 @@ pub enum Renewal {
 
 pub struct FoldWatch {
     control: ControlStore,
-    current: String,
+    /// This code's fingerprint, computed on the first check (not at every cold start).
+    current: fn() -> &'static str,
 }
 
 impl FoldWatch {
-    /// Watches for `current` (this code's fingerprint) to differ from the recorded one.
-    pub fn new(control: ControlStore, current: &str) -> Self {
-        FoldWatch { control, current: current.to_owned() }
+    /// Watches for this code's fingerprint to differ from the recorded one.
+    pub fn new(control: ControlStore) -> Self {
+        FoldWatch { control, current: crate::domain::fingerprint::current }
     }
 
     /// Records a changed fingerprint and starts the renewal job, or starts a pending one.
     pub async fn check(&self, rebuild: &RebuildService) -> Result<Renewal, RebuildError> {
+        let current = (self.current)();
         let recorded = self.recorded().await?;
         let seen = recorded.as_ref().map(|(fingerprint, _)| fingerprint.as_str());
         let pending = match &recorded {
-            Some((fingerprint, pending)) if *fingerprint == self.current => *pending,
+            Some((fingerprint, pending)) if fingerprint == current => *pending,
             _ => {
                 // One container records the change; the others find it recorded.
                 if !self.record_change(seen).await? {
                     return Box::pin(self.check(rebuild)).await;
                 }
-                info!(from = ?seen, to = %self.current, "fold fingerprint changed");
+                info!(from = ?seen, to = current, "fold fingerprint changed");
                 true
             }
         };
@@ -63,7 +65,7 @@ impl FoldWatch {
                 let done = Update::new("SET pending = :no")
                     .when("fingerprint = :current")
                     .value(":no", AttributeValue::Bool(false))
-                    .value(":current", s(&self.current));
+                    .value(":current", s(current));
                 self.control.update(FOLD_RECORD_ID, done).await?;
                 info!(job = %job.job_id, "snapshots of the previous fold are renewed by a stale job");
                 Ok(Renewal::Started { job_id: job.job_id })
@@ -88,7 +90,7 @@ impl FoldWatch {
     /// `seen`; `false` when another container changed it first.
     async fn record_change(&self, seen: Option<&str>) -> Result<bool, ControlError> {
         let update = Update::new("SET fingerprint = :current, pending = :yes")
-            .value(":current", s(&self.current))
+            .value(":current", s((self.current)()))
             .value(":yes", AttributeValue::Bool(true));
         let update = match seen {
             Some(seen) => update.when("fingerprint = :seen").value(":seen", s(seen)),
