@@ -3,7 +3,7 @@
 //! start with a letter or digit, control ids with `_`), so no second table is needed. Their
 //! contents belong to their jobs; this store only reads, writes and conditions them.
 
-use super::dynamo::{DynamoError, Item, n, s};
+use super::dynamo::{DynamoError, Item, condition_held, n, s};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use std::collections::HashMap;
@@ -109,13 +109,7 @@ impl ControlStore {
             .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(DynamoError::new("PutItem", &self.table, e).into()),
-        }
+        Ok(condition_held(result, "PutItem", &self.table)?.is_some())
     }
 
     /// Applies `update` and returns the item as it now is; `None` when its condition did not
@@ -133,13 +127,8 @@ impl ControlStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match result {
-            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(None)
-            }
-            Err(e) => Err(DynamoError::new("UpdateItem", &self.table, e).into()),
-        }
+        let applied = condition_held(result, "UpdateItem", &self.table)?;
+        Ok(applied.map(|out| out.attributes.unwrap_or_default()))
     }
 
     /// Removes the item (nothing happens when it is not there).

@@ -72,6 +72,29 @@ impl DynamoError {
     }
 }
 
+/// A conditional write's result: `Some` with the answer when it was applied, `None` when its
+/// condition did not hold (DynamoDB's `ConditionalCheckFailedException`: nothing changed), any
+/// other failure a [`DynamoError`]. Every store's conditional writes read their answers here.
+pub fn condition_held<T, E>(
+    result: Result<T, SdkError<E, HttpResponse>>,
+    operation: &'static str,
+    table: &str,
+) -> Result<Option<T>, DynamoError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code)
+                == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(DynamoError::new(operation, table, e)),
+    }
+}
+
 /// Whether `error`, or any error behind it, is a transient DynamoDB failure (throttling,
 /// timeout, unreachable): the caller may retry the same request.
 pub fn is_transient(error: &(dyn std::error::Error + 'static)) -> bool {

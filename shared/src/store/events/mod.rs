@@ -13,7 +13,7 @@ pub use stored::StoredEvents;
 
 use crate::domain::order_id::{InvalidOrderId, validate_order_id};
 use crate::domain::{OrderEvent, RecordedEvent};
-use crate::store::dynamo::{DynamoError, ReadCost, get_s, n, s};
+use crate::store::dynamo::{DynamoError, ReadCost, condition_held, get_s, n, s};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, Select, TransactWriteItem};
@@ -97,20 +97,11 @@ impl EventStore {
                     .condition_expression(FREE)
                     .send()
                     .await;
-                match put {
-                    Ok(_) => {}
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-                    {
-                        // The SDK retries a put whose answer was lost (timeout, dropped
-                        // connection); if that first attempt landed, the slot holds our own
-                        // event and the append succeeded.
-                        if !self.is_stored(one).await? {
-                            return Err(conflict());
-                        }
-                    }
-                    Err(e) => return Err(DynamoError::new("PutItem", &self.table, e).into()),
+                // The SDK retries a put whose answer was lost (timeout, dropped connection);
+                // if that first attempt landed, the slot holds our own event and the append
+                // succeeded.
+                if condition_held(put, "PutItem", &self.table)?.is_none() && !self.is_stored(one).await? {
+                    return Err(conflict());
                 }
             }
             many => {

@@ -5,7 +5,7 @@ use super::codec;
 use super::condition::Condition;
 use super::types::{NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, Unusable};
 use crate::domain::order_id::{InvalidOrderId, validate_order_id};
-use crate::store::dynamo::{DynamoError, Item, ReadCost, get_n, n, s};
+use crate::store::dynamo::{DynamoError, Item, ReadCost, condition_held, get_n, n, s};
 use aws_sdk_dynamodb::Client;
 use thiserror::Error;
 use tracing::warn;
@@ -131,13 +131,7 @@ impl SnapshotStore {
             .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(false)
-            }
-            Err(e) => Err(DynamoError::new("PutItem", &self.table, e).into()),
-        }
+        Ok(condition_held(result, "PutItem", &self.table)?.is_some())
     }
 
     /// One snapshot item as stored (strongly consistent).
@@ -316,21 +310,18 @@ impl SnapshotStore {
     /// Deletes one snapshot; `NotFound` when there is no such version.
     pub async fn delete(&self, order_id: &str, version: u64) -> Result<(), SnapshotStoreError> {
         validate_order_id(order_id)?;
-        self.client
+        let deleted = self
+            .client
             .delete_item()
             .table_name(&self.table)
             .key("orderId", s(order_id))
             .key("version", n(version))
             .condition_expression("attribute_exists(orderId)")
             .send()
-            .await
-            .map_err(|e| {
-                if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) {
-                    SnapshotStoreError::NotFound { order_id: order_id.to_owned(), version }
-                } else {
-                    DynamoError::new("DeleteItem", &self.table, e).into()
-                }
-            })?;
-        Ok(())
+            .await;
+        match condition_held(deleted, "DeleteItem", &self.table)? {
+            Some(_) => Ok(()),
+            None => Err(SnapshotStoreError::NotFound { order_id: order_id.to_owned(), version }),
+        }
     }
 }

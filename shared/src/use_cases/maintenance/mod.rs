@@ -109,13 +109,6 @@ impl Maintenance {
         Maintenance { repository, cleanup, rebuild, fold }
     }
 
-    /// Keys per cleanup scan page and orders per rebuild page (tests cross page boundaries).
-    pub fn with_page_size(mut self, page_size: u16) -> Self {
-        self.cleanup = self.cleanup.with_page_size(page_size);
-        self.rebuild = self.rebuild.with_page_size(page_size);
-        self
-    }
-
     /// The rebuild jobs: start one, read its status (the admin API).
     pub fn rebuild(&self) -> &RebuildService {
         &self.rebuild
