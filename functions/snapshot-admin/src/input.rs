@@ -2,14 +2,22 @@
 
 use crate::error::ApiError;
 use crate::limits::MAX_BODY_BYTES;
+use crate::routes::reserved_order_ids;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;
 use shared::domain::order_id::validate_order_id;
 use std::collections::BTreeMap;
 
+/// A valid order id that this API can address (not one of [`reserved_order_ids`]: the stream
+/// snapshots such an order like any other, but its routes would reach another route).
 pub fn order_id(raw: &str) -> Result<String, ApiError> {
     validate_order_id(raw).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if reserved_order_ids().any(|r| r == raw) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid order id: {raw:?} is reserved, its paths are other routes of this API"
+        )));
+    }
     Ok(raw.to_owned())
 }
 

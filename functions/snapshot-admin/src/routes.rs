@@ -80,6 +80,27 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
+/// Order ids the API cannot address: the fixed path segments that sit where another route
+/// has `{orderId}` (`cleanup` beside `/admin/order-snapshots/{orderId}`). API Gateway routes
+/// such a path to the fixed route, so the order's own routes could never reach it.
+pub fn reserved_order_ids() -> impl Iterator<Item = &'static str> {
+    let segments = |path: &'static str| path.split('/').collect::<Vec<_>>();
+    let mut reserved: Vec<&'static str> = ROUTES
+        .iter()
+        .flat_map(|fixed| {
+            ROUTES.iter().filter_map(move |other| {
+                let (a, b) = (segments(fixed.path), segments(other.path));
+                let i = b.iter().position(|s| *s == "{orderId}")?;
+                let clash = a.len() > i && a[..i] == b[..i] && !a[i].starts_with('{');
+                clash.then(|| a[i])
+            })
+        })
+        .collect();
+    reserved.sort_unstable();
+    reserved.dedup();
+    reserved.into_iter()
+}
+
 /// The API: every route of [`ROUTES`] with its audit description, bodies limited before they
 /// are buffered, every error in the API's JSON shape, and the caller authorized and audited.
 pub fn router(state: AppState) -> Router {
@@ -105,4 +126,15 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(error::json_errors));
     api.layer(middleware::from_fn_with_state(state.clone(), crate::auth::authorize_and_audit))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixed_segments_beside_order_ids_are_reserved() {
+        let reserved: Vec<_> = reserved_order_ids().collect();
+        assert_eq!(reserved, ["cleanup", "create", "rebuild", "verify"]);
+    }
 }

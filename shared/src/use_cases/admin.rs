@@ -75,6 +75,31 @@ impl ListedItem {
             ListedItem::Damaged { version, .. } => *version,
         }
     }
+
+    /// Its state's size by its metadata (0 when that cannot be read).
+    fn state_bytes(&self) -> u64 {
+        match self {
+            ListedItem::Summary(summary) => summary.metadata.state_bytes,
+            ListedItem::Damaged { .. } => 0,
+        }
+    }
+}
+
+/// Where a page with states must end so that the states it carries stay within
+/// [`MAX_PAGE_STATE_BYTES`]; `None` when all fit. The first snapshot always stays (a state
+/// too large by itself is omitted, not sent), so every page makes progress.
+fn page_cut(state_bytes: impl IntoIterator<Item = u64>) -> Option<usize> {
+    let mut carried = 0;
+    for (i, bytes) in state_bytes.into_iter().enumerate() {
+        if bytes > MAX_PAGE_STATE_BYTES {
+            continue;
+        }
+        carried += bytes;
+        if carried > MAX_PAGE_STATE_BYTES && i > 0 {
+            return Some(i);
+        }
+    }
+    None
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -86,7 +111,16 @@ pub enum ListedState {
     },
     /// Deleted between the listing and the read.
     Gone,
+    /// Larger than one page may carry by itself: listed, not sent.
+    Omitted {
+        omitted: String,
+    },
 }
+
+/// The most state bytes (uncompressed JSON) one page of a listing carries. A Lambda response
+/// is at most 6 MB, and API Gateway's proxy body is a JSON string, so the states' quotes come
+/// back escaped: 4 MiB leaves room for that and the metadata.
+pub const MAX_PAGE_STATE_BYTES: u64 = 4 * 1024 * 1024;
 
 pub struct SnapshotAdmin {
     repository: OrderRepository,
@@ -160,20 +194,35 @@ impl SnapshotAdmin {
             }))
             .collect();
         listed.sort_by_key(|s| std::cmp::Reverse(s.item.version()));
+        let mut next = page.next;
         if include_state {
+            if let Some(cut) = page_cut(listed.iter().map(|s| s.item.state_bytes())) {
+                // The rest is the next page: it starts below the last version sent.
+                next = Some(listed[cut - 1].item.version());
+                listed.truncate(cut);
+            }
             for snapshot in &mut listed {
-                let state = match self.repository.snapshot(order_id, snapshot.item.version()).await? {
-                    Some(Ok(stored)) => ListedState::State(Box::new(stored.state)),
-                    Some(Err(unusable)) => {
-                        (snapshot.usable, snapshot.unusable) = (false, Some(unusable.to_string()));
-                        ListedState::Unusable { unusable: unusable.to_string() }
+                let bytes = snapshot.item.state_bytes();
+                let state = if bytes > MAX_PAGE_STATE_BYTES {
+                    ListedState::Omitted {
+                        omitted: format!(
+                            "its state is {bytes} bytes, more than one response carries ({MAX_PAGE_STATE_BYTES})"
+                        ),
                     }
-                    None => ListedState::Gone,
+                } else {
+                    match self.repository.snapshot(order_id, snapshot.item.version()).await? {
+                        Some(Ok(stored)) => ListedState::State(Box::new(stored.state)),
+                        Some(Err(unusable)) => {
+                            (snapshot.usable, snapshot.unusable) = (false, Some(unusable.to_string()));
+                            ListedState::Unusable { unusable: unusable.to_string() }
+                        }
+                        None => ListedState::Gone,
+                    }
                 };
                 snapshot.state = Some(state);
             }
         }
-        Ok(SnapshotListing { order_id: order_id.to_owned(), snapshots: listed, next: page.next })
+        Ok(SnapshotListing { order_id: order_id.to_owned(), snapshots: listed, next })
     }
 
     /// Deletes one snapshot; `NotFound` when there is no such version.
@@ -209,5 +258,30 @@ impl SnapshotAdmin {
     /// The order's current state and what loading it cost.
     pub async fn order(&self, order_id: &str) -> Result<Loaded, AdminError> {
         self.repository.load(order_id).await?.ok_or_else(|| AdminError::OrderNotFound(order_id.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    #[test]
+    fn a_page_of_states_ends_before_the_state_that_would_pass_the_budget() {
+        assert_eq!(page_cut([MIB, MIB, MIB]), None);
+        assert_eq!(page_cut([MIB, MIB, MIB, MIB]), None, "exactly the budget fits");
+        assert_eq!(page_cut([MIB, MIB, MIB, MIB, 1]), Some(4));
+        assert_eq!(page_cut([3 * MIB, 2 * MIB, 1]), Some(1));
+        // 100 of DynamoDB's largest items (400 KB, uncompressed up to 16 MiB) never pass it
+        let cut = page_cut(std::iter::repeat_n(400 * 1024, 100)).expect("cut");
+        assert_eq!(cut, 10);
+    }
+
+    #[test]
+    fn a_state_too_large_for_any_page_is_omitted_and_never_ends_the_page() {
+        assert_eq!(page_cut([5 * MIB, 3 * MIB, 5 * MIB, MIB]), None);
+        assert_eq!(page_cut([5 * MIB]), None, "the first always stays, omitted");
+        assert_eq!(page_cut([4 * MIB, 1]), Some(1), "one full state is a page by itself");
     }
 }

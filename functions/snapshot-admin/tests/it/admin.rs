@@ -311,6 +311,12 @@ async fn bad_inputs_get_the_right_4xx_and_never_a_500() {
         ("GET", "/admin/order-snapshots/o-1001?limit=1000".into(), None, 400),
         ("GET", "/admin/order-snapshots/o-1001?limit=ten".into(), None, 400),
         ("GET", "/admin/order-snapshots/o-1001?includeState=yes".into(), None, 400),
+        // ids API Gateway would route elsewhere: refused wherever they reach the function
+        ("POST", "/admin/order-snapshots/create/cleanup".into(), None, 400),
+        ("POST", "/admin/order-snapshots/verify/rebuild".into(), None, 400),
+        ("GET", "/admin/orders/create".into(), None, 400),
+        ("GET", "/admin/order-snapshots/verify".into(), None, 400),
+        ("POST", "/admin/order-snapshots/cleanup?orderId=rebuild".into(), None, 400),
         ("GET", "/admin/order-snapshots/o-1001?color=red".into(), None, 400),
         ("GET", "/admin/order-snapshots/o-1001?limit=1&limit=2".into(), None, 400),
         ("POST", "/admin/order-snapshots/cleanup?orderId=../x".into(), None, 400),
@@ -628,4 +634,73 @@ async fn a_second_rebuild_while_one_runs_is_409_and_a_bad_scope_is_400() {
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
     assert!(body["error"]["message"].as_str().unwrap().contains(&running.job_id), "{body}");
     assert_eq!(rebuild.status().await.unwrap().unwrap().job_id, running.job_id);
+}
+
+// ---- a page with states stays under Lambda's 6 MB response ---------------------------------
+
+#[tokio::test]
+async fn a_page_with_states_ends_before_its_states_pass_4_mib_and_the_rest_come_next() {
+    let api = api().await;
+    // o-big: each event adds a line of 400 KiB (it compresses well, so snapshots still fit an
+    // item); snapshots at 3, 6, 9 and 14 events hold states of about 0.8, 2, 3.2 and 5.2 MiB.
+    let name = "x".repeat(400 * 1024);
+    let events = testkit::history("o-big", 14, |seq| OrderEvent::ItemAdded {
+        sku: format!("SKU-{seq}"),
+        name: name.clone(),
+        quantity: 1,
+        unit_price: Money::from_minor(100),
+    });
+    for v in [3, 6, 9, 14] {
+        let new = NewSnapshot {
+            state: Order::replay("o-big", &events[..v]).unwrap(),
+            timestamp: NOW,
+            created_by: "stream".into(),
+            reason: "seed".into(),
+            strategy: None,
+            rule: None,
+        };
+        api.t.snapshot_store().put(&new).await.unwrap();
+    }
+    let mut pages = Vec::new();
+    let mut before = None::<u64>;
+    loop {
+        let uri = match before {
+            Some(b) => format!("/admin/order-snapshots/o-big?includeState=true&limit=100&before={b}"),
+            None => "/admin/order-snapshots/o-big?includeState=true&limit=100".to_owned(),
+        };
+        let response = api
+            .router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .uri(&uri)
+                    .extension(LocalCaller(ADMIN_ARN.into()))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20).await.unwrap();
+        // API Gateway's proxy response carries the body as a JSON string: measure that
+        let proxied = serde_json::to_string(&String::from_utf8(bytes.to_vec()).unwrap()).unwrap();
+        assert!(proxied.len() < 6_000_000, "{uri}: {} bytes", proxied.len());
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        let page: Vec<(u64, bool)> = body["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["version"].as_u64().unwrap(), s["state"]["omitted"].is_string()))
+            .collect();
+        pages.push(page);
+        match body["next"].as_u64() {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        pages,
+        vec![vec![(14, true), (9, false)], vec![(6, false), (3, false)]],
+        "the 5.2 MiB state is listed but not sent; 3.2 + 2 MiB would pass 4 MiB"
+    );
 }
