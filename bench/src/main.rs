@@ -8,6 +8,7 @@
 mod binaries;
 mod chart;
 mod load;
+mod logs;
 mod profile;
 mod scenarios;
 mod stats;
@@ -24,11 +25,13 @@ const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapsh
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only load|profile|stream|binaries` runs one part.
+    // `--only load|profile|stream|binaries|logs` runs one part.
     let only = args.iter().position(|a| a == "--only").and_then(|i| args.get(i + 1)).cloned();
     let part = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let runs = if quick { 2 } else { 5 };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The functions' release builds sit beside this one (whatever CARGO_TARGET_DIR is).
+    let release = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)).unwrap_or_default();
     let mut missed = Vec::new();
 
     // ---- loads ---------------------------------------------------------------------------
@@ -133,9 +136,9 @@ async fn main() -> ExitCode {
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     for function in FUNCTIONS.iter().copied().filter(|_| part("binaries")) {
-        let bootstrap = root.join(format!("target/lambda/{function}/bootstrap"));
+        let bootstrap = release.join(format!("../lambda/{function}/bootstrap"));
         let size = std::fs::metadata(&bootstrap).map(|m| m.len()).ok();
-        let host = root.join(format!("target/release/{function}"));
+        let host = release.join(function);
         let event = (function == "snapshot-stream").then(|| batch.clone());
         let mut readies = Vec::new();
         let mut peak = 0;
@@ -212,6 +215,39 @@ async fn main() -> ExitCode {
             missed.push(format!(
                 "snapshot-stream: peak memory {peak} KiB for a 1,000-record batch, target under 64 MiB"
             ));
+        }
+    }
+
+    // ---- logs ----------------------------------------------------------------------------
+    if part("logs") {
+        eprintln!(
+            "logs: the stream binary under the emulator, 10 batches of 100 records, detailed and quiet…"
+        );
+        let host = release.join("snapshot-stream");
+        let mut log_env: std::collections::BTreeMap<String, String> = env.iter().cloned().collect();
+        log_env.insert("AWS_LAMBDA_FUNCTION_TIMEOUT".into(), "60".into());
+        match logs::measure(&host, &log_env).await {
+            Ok(bytes) => {
+                println!(
+                    "\n## Stream function logs (JSON, as deployed; 100-record batches, one record per order)\n"
+                );
+                println!(
+                    "| LOG_DETAIL | bytes per 1,000 events | USD/month at 10 events/s | at 100 | at 1,000 |"
+                );
+                println!("|---|---:|---:|---:|---:|");
+                for (label, share) in
+                    [("1 (every invocation)", 1.0), ("0.01 (the template's default)", 0.01), ("0", 0.0)]
+                {
+                    let b = bytes.at_share(share);
+                    let usd = |rate| format!("{:.2}", logs::monthly_usd(b, rate));
+                    println!("| {label} | {b:.0} | {} | {} | {} |", usd(10.0), usd(100.0), usd(1000.0));
+                }
+                println!(
+                    "\nIngestion at ${:.2}/GB (CloudWatch Logs, standard class, us-east-1); storage ($0.03/GB-month) comes on top for the retention kept.",
+                    logs::INGEST_USD_PER_GB
+                );
+            }
+            Err(e) => missed.push(format!("logs: {e}")),
         }
     }
 
