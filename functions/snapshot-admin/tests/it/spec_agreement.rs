@@ -120,7 +120,7 @@ fn rebuild_bodies() -> (Vec<Value>, Vec<Value>) {
 }
 
 /// Every route of the table, each input varied alone around a valid request.
-fn cases(spec: &serde_yaml::Value) -> Vec<Case> {
+fn cases(spec: &serde_yaml_ng::Value) -> Vec<Case> {
     let mut cases = Vec::new();
     for route in ROUTES {
         let operation = &spec["paths"][route.path][route.method.to_lowercase().as_str()];
@@ -215,7 +215,7 @@ fn spec_verdicts(cases: &[Case]) -> Vec<(bool, Option<String>)> {
 
 #[tokio::test]
 async fn the_parser_and_the_openapi_file_agree_on_every_routes_inputs() {
-    let spec: serde_yaml::Value = serde_yaml::from_str(
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap(),
     )
     .unwrap();
