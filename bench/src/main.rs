@@ -31,7 +31,8 @@ async fn main() -> ExitCode {
     let runs = if quick { 2 } else { 5 };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     // The functions' release builds sit beside this one (whatever CARGO_TARGET_DIR is).
-    let release = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)).unwrap_or_default();
+    let release =
+        std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)).unwrap_or_default();
     let mut missed = Vec::new();
 
     // ---- loads ---------------------------------------------------------------------------

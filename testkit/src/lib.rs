@@ -2,6 +2,7 @@
 //! virtualenv) and a fresh pair of tables per test, so tests run in parallel without sharing
 //! data. One server per test binary; it dies with the test process.
 
+pub mod deployed;
 pub mod faults;
 mod histories;
 mod proxy;

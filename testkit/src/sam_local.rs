@@ -9,8 +9,8 @@
 //! declares, and only those: a variable the template does not declare is not passed, as under
 //! SAM. That is the proof that the template declares everything a function needs.
 
+use crate::deployed;
 use serde_json::Value;
-use serde_yaml::Value as Yaml;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -29,7 +29,12 @@ pub fn function_env(
     env_vars: &Value,
     logical_id: &str,
 ) -> Result<BTreeMap<String, String>, String> {
-    let template: Yaml = serde_yaml::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+    let yaml: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(template).map_err(|e| format!("template.yaml: {e}"))?;
+    let template = deployed::from_yaml(&yaml);
+    // conditions as SAM decides them locally: on the parameters' defaults
+    let conditions = deployed::conditions(&template, &deployed::parameter_defaults(&template));
+    let template = deployed::take_branches(&template, &conditions);
     let function = &template["Resources"][logical_id];
     if function["Type"].as_str() != Some("AWS::Serverless::Function") {
         return Err(format!("{logical_id} is not a function of the template"));
@@ -39,9 +44,8 @@ pub fn function_env(
     for variables in
         [&globals["Environment"]["Variables"], &function["Properties"]["Environment"]["Variables"]]
     {
-        for (name, value) in variables.as_mapping().into_iter().flatten() {
-            let name = name.as_str().ok_or("a variable name that is not text")?.to_owned();
-            env.insert(name, resolve(value, &template)?);
+        for (name, value) in variables.as_object().into_iter().flatten() {
+            env.insert(name.clone(), resolve(value, &template)?);
         }
     }
     for section in [&env_vars["Parameters"], &env_vars[logical_id]] {
@@ -55,14 +59,13 @@ pub fn function_env(
         }
     }
     // what SAM itself adds
-    let property = |name: &str| function["Properties"][name].clone();
-    let global = |name: &str| globals[name].clone();
-    let scalar = |value: Yaml| resolve(&value, &template).ok().filter(|v| !v.is_empty());
-    let timeout =
-        scalar(property("Timeout")).or_else(|| scalar(global("Timeout"))).unwrap_or_else(|| "3".into());
-    let memory = scalar(property("MemorySize"))
-        .or_else(|| scalar(global("MemorySize")))
-        .unwrap_or_else(|| "128".into());
+    let setting = |name: &str| {
+        [&function["Properties"][name], &globals[name]]
+            .into_iter()
+            .find_map(|v| resolve(v, &template).ok().filter(|v| !v.is_empty()))
+    };
+    let timeout = setting("Timeout").unwrap_or_else(|| "3".into());
+    let memory = setting("MemorySize").unwrap_or_else(|| "128".into());
     env.insert("AWS_LAMBDA_FUNCTION_NAME".into(), logical_id.into());
     env.insert("AWS_LAMBDA_FUNCTION_TIMEOUT".into(), timeout);
     env.insert("AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(), memory);
@@ -73,26 +76,26 @@ pub fn function_env(
     Ok(env)
 }
 
-/// A value as SAM resolves it locally.
-fn resolve(value: &Yaml, template: &Yaml) -> Result<String, String> {
+/// A value as SAM resolves it locally (its conditions already decided).
+fn resolve(value: &Value, template: &Value) -> Result<String, String> {
     match value {
-        Yaml::String(text) => Ok(text.clone()),
-        Yaml::Number(number) => Ok(number.to_string()),
-        Yaml::Bool(flag) => Ok(flag.to_string()),
-        Yaml::Null => Ok(String::new()),
-        Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
-            let name = tagged.value.as_str().ok_or("a !Ref to something that is not a name")?;
+        Value::String(text) => Ok(text.clone()),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Null => Ok(String::new()),
+        Value::Object(o) if o.contains_key("Ref") => {
+            let name = o["Ref"].as_str().ok_or("a Ref to something that is not a name")?;
             match name {
                 "AWS::StackName" => Ok(LOCAL_STACK.into()),
                 "AWS::Region" => Ok(LOCAL_REGION.into()),
-                _ if template["Parameters"][name].is_mapping() => {
+                _ if template["Parameters"][name].is_object() => {
                     resolve(&template["Parameters"][name]["Default"], template)
                 }
-                _ if template["Resources"][name].is_mapping() => Ok(name.to_owned()),
-                _ => Err(format!("!Ref {name}: no such parameter or resource")),
+                _ if template["Resources"][name].is_object() => Ok(name.to_owned()),
+                _ => Err(format!("Ref {name}: no such parameter or resource")),
             }
         }
-        other => Err(format!("a value SAM cannot resolve locally: {other:?}")),
+        other => Err(format!("a value SAM cannot resolve locally: {other}")),
     }
 }
 
@@ -260,6 +263,9 @@ Globals:
         ENDPOINT: ""
 Parameters:
   Threshold: { Type: Number, Default: 10 }
+  Existing: { Type: String, Default: "" }
+Conditions:
+  Create: !Equals [!Ref Existing, ""]
 Resources:
   Table: { Type: AWS::DynamoDB::Table }
   Fn:
@@ -269,6 +275,7 @@ Resources:
       Environment:
         Variables:
           OTHER: !Ref Fn
+          CHOSEN: !If [Create, !Ref Table, !Ref Existing]
 "#;
 
     #[test]
@@ -280,6 +287,7 @@ Resources:
         assert_eq!(env["STACK"], "local");
         assert_eq!(env["ENDPOINT"], "http://127.0.0.1:8000");
         assert_eq!(env["OTHER"], "Fn");
+        assert_eq!(env["CHOSEN"], "Table", "a condition decided on the defaults");
         assert!(!env.contains_key("UNDECLARED"), "a variable the template does not declare is not passed");
         assert_eq!(
             (env["AWS_LAMBDA_FUNCTION_TIMEOUT"].as_str(), env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"].as_str()),

@@ -2,7 +2,7 @@
 
 use crate::error::ApiError;
 use crate::limits::MAX_BODY_BYTES;
-use crate::routes::reserved_order_ids;
+use crate::paths::reserved_order_ids;
 use axum::http::HeaderMap;
 use axum::http::header::CONTENT_TYPE;
 use serde::de::DeserializeOwned;

@@ -9,6 +9,7 @@ pub mod handlers;
 pub mod input;
 pub mod job_starter;
 pub mod limits;
+pub mod paths;
 pub mod routes;
 pub mod state;
 

@@ -6,6 +6,7 @@ use crate::audit;
 use crate::error;
 use crate::handlers;
 use crate::limits::MAX_BODY_BYTES;
+use crate::paths;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -26,80 +27,54 @@ pub struct Route {
 pub static ROUTES: &[Route] = &[
     Route {
         method: "POST",
-        path: "/admin/order-snapshots/create/{orderId}",
+        path: paths::CREATE,
         action: "snapshot.create",
         handler: || post(handlers::create),
     },
     Route {
         method: "GET",
-        path: "/admin/order-snapshots/{orderId}",
+        path: paths::ORDER_SNAPSHOTS,
         action: "snapshot.list",
         handler: || get(handlers::list),
     },
     Route {
         method: "DELETE",
-        path: "/admin/order-snapshots/{orderId}/{version}",
+        path: paths::SNAPSHOT,
         action: "snapshot.delete",
         handler: || delete(handlers::delete),
     },
     Route {
         method: "DELETE",
-        path: "/admin/order-snapshots/{orderId}",
+        path: paths::ORDER_SNAPSHOTS,
         action: "snapshot.delete-all",
         handler: || delete(handlers::delete_all),
     },
     Route {
         method: "POST",
-        path: "/admin/order-snapshots/cleanup",
+        path: paths::CLEANUP,
         action: "snapshot.cleanup",
         handler: || post(handlers::cleanup),
     },
     Route {
         method: "POST",
-        path: "/admin/order-snapshots/verify/{orderId}",
+        path: paths::VERIFY,
         action: "snapshot.verify",
         handler: || post(handlers::verify),
     },
-    Route {
-        method: "GET",
-        path: "/admin/orders/{orderId}",
-        action: "order.get",
-        handler: || get(handlers::get_order),
-    },
+    Route { method: "GET", path: paths::ORDER, action: "order.get", handler: || get(handlers::get_order) },
     Route {
         method: "POST",
-        path: "/admin/order-snapshots/rebuild",
+        path: paths::REBUILD,
         action: "snapshot.rebuild",
         handler: || post(handlers::rebuild),
     },
     Route {
         method: "GET",
-        path: "/admin/order-snapshots/rebuild/status",
+        path: paths::REBUILD_STATUS,
         action: "snapshot.rebuild.status",
         handler: || get(handlers::rebuild_status),
     },
 ];
-
-/// Order ids the API cannot address: the fixed path segments that sit where another route
-/// has `{orderId}` (`cleanup` beside `/admin/order-snapshots/{orderId}`). API Gateway routes
-/// such a path to the fixed route, so the order's own routes could never reach it.
-pub fn reserved_order_ids() -> impl Iterator<Item = &'static str> {
-    let segments = |path: &'static str| path.split('/').collect::<Vec<_>>();
-    let mut reserved: Vec<&'static str> = ROUTES
-        .iter()
-        .flat_map(|fixed| {
-            ROUTES.iter().filter_map(move |other| {
-                let (a, b) = (segments(fixed.path), segments(other.path));
-                let i = b.iter().position(|s| *s == "{orderId}")?;
-                let clash = a.len() > i && a[..i] == b[..i] && !a[i].starts_with('{');
-                clash.then(|| a[i])
-            })
-        })
-        .collect();
-    reserved.sort_unstable();
-    reserved.dedup();
-    reserved.into_iter()
-}
 
 /// The API: every route of [`ROUTES`] with its audit description, bodies limited before they
 /// are buffered, every error in the API's JSON shape, and the caller authorized and audited.
@@ -126,15 +101,4 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(error::json_errors));
     api.layer(middleware::from_fn_with_state(state.clone(), crate::auth::authorize_and_audit))
         .with_state(state)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fixed_segments_beside_order_ids_are_reserved() {
-        let reserved: Vec<_> = reserved_order_ids().collect();
-        assert_eq!(reserved, ["cleanup", "create", "rebuild", "verify"]);
-    }
 }

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod contract;
+mod deploy_rehearsal;
 mod docs;
 mod event_store;
 mod load;

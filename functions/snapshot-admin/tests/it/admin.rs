@@ -449,7 +449,7 @@ async fn every_request_leaves_one_audit_record_field_by_field() {
 
 #[tokio::test]
 async fn the_openapi_description_lists_exactly_the_routes_the_router_serves() {
-    let spec: serde_yaml::Value = serde_yaml::from_str(
+    let spec: serde_yaml_ng::Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap(),
     )
     .unwrap();
@@ -486,7 +486,7 @@ fn the_readme_names_every_audit_action() {
 
 #[test]
 fn the_template_routes_are_the_routers() {
-    let template: serde_yaml::Value = serde_yaml::from_str(
+    let template: serde_yaml_ng::Value = serde_yaml_ng::from_str(
         &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap(),
     )
     .unwrap();
