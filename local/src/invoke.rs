@@ -102,7 +102,7 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> Result<Stack, String> {
-        let server = LocalDynamo::start().map_err(|e| format!("cannot start moto_server: {e}"))?;
+        let server = LocalDynamo::start_moto().map_err(|e| format!("cannot start moto_server: {e}"))?;
         let endpoint = server.endpoint();
         let client = client_for(&endpoint);
         seed(&client).await?;

@@ -3,6 +3,8 @@
 
 pub mod admin_server;
 pub mod demo;
+pub mod event_filter;
+pub mod event_source;
 pub mod invoke;
 pub mod lambda_api;
 pub mod stream_runner;

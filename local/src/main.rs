@@ -55,7 +55,7 @@ async fn run() -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", admin_port))
         .await
         .map_err(|e| clash("the admin API", admin_port, "LOCAL_ADMIN_PORT", &e))?;
-    let server = LocalDynamo::start_on(port)
+    let server = LocalDynamo::start_moto_on(port)
         .map_err(|e| clash("the local DynamoDB", port, "LOCAL_DYNAMO_PORT", &e))?;
     let endpoint = server.endpoint();
     let client = client_for(&endpoint);
@@ -77,8 +77,22 @@ async fn run() -> Result<(), String> {
     let service = StreamSnapshotter::new(repository.clone(), config.strategy.clone(), Arc::new(SystemClock));
     let failures = PathBuf::from(".local/stream-failures.jsonl");
     std::fs::create_dir_all(".local").map_err(|e| format!("create .local: {e}"))?;
+    // template.yaml's event source mapping, as deployed
     let runner_config =
-        RunnerConfig { failure_destination: Some(failures.clone()), ..RunnerConfig::default() };
+        RunnerConfig { failure_destination: Some(failures.clone()), ..RunnerConfig::from_template()? };
+    let source = &runner_config.source;
+    println!(
+        "  stream: batches of {}, {} s window, {}, {} retries{}, from template.yaml",
+        source.batch_size,
+        source.batching_window.as_secs(),
+        if source.filters.is_empty() {
+            "every record (INSERT, MODIFY, REMOVE)".to_owned()
+        } else {
+            format!("{} filter pattern(s)", source.filters.len())
+        },
+        source.max_retries.map_or("unlimited".to_owned(), |r| r.to_string()),
+        if source.bisect_on_error { ", bisect on error" } else { "" }
+    );
     let arn = stream_arn(&client, &config.tables.events).await?;
     let mut runner =
         StreamRunner::new(streams_client_for(&endpoint), client.clone(), arn, runner_config).await?;

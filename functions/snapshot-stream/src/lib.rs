@@ -26,6 +26,13 @@ pub enum HandlerError {
     NotAStreamEvent,
     #[error("record {index} has no dynamodb.SequenceNumber, so it cannot be reported or retried alone")]
     NoSequenceNumber { index: usize },
+    /// Reported as a batch item failure, the record would come back first in a batch of the
+    /// same records until the retries are spent, and the good records after it would be
+    /// discarded with it. Failing the invocation lets Lambda bisect down to the record alone.
+    #[error(
+        "the batch's first record ({position}) cannot be understood; failing the batch so Lambda bisects it away from the rest"
+    )]
+    PoisonFirst { position: String },
 }
 
 impl From<HandlerError> for lambda_runtime::Diagnostic {
@@ -56,9 +63,12 @@ pub async fn handle(
     event: RawStreamEvent,
 ) -> Result<DynamoDbEventResponse, HandlerError> {
     let changes = parse(&event)?;
-    let BatchOutcome { first_failure, report } = service.process_batch(&changes).await;
+    let BatchOutcome { first_failure, poison_first, report } = service.process_batch(&changes).await;
     metrics.emit(&report.metrics());
-    Ok(response(first_failure))
+    match first_failure {
+        Some(position) if poison_first && changes.len() > 1 => Err(HandlerError::PoisonFirst { position }),
+        first_failure => Ok(response(first_failure)),
+    }
 }
 
 /// Splits the event into changes; a record that does not parse (even one that is not a JSON

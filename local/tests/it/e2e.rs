@@ -40,14 +40,23 @@ async fn appends_in_snapshots_out() {
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
 
-    place_orders(&t, 3, 24).await; // 25 events each
-    runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
+    place_orders(&t, 3, 44).await; // 45 events each
+    let largest = std::sync::atomic::AtomicUsize::new(0);
+    let handler = |event: Value| {
+        largest.fetch_max(event["Records"].as_array().unwrap().len(), Ordering::SeqCst);
+        local::deliver(&svc, event)
+    };
+    runner.run_until_idle(handler).await.unwrap();
 
     for o in 0..3 {
-        assert_eq!(t.verified_snapshots(&format!("o-{o}")).await, vec![20]);
+        // a batch snapshots an order once, at its newest multiple of the threshold crossed
+        let versions = t.verified_snapshots(&format!("o-{o}")).await;
+        assert_eq!(versions.first(), Some(&40), "{versions:?}");
     }
-    assert_eq!(runner.stats.records_delivered, 75);
-    assert!(runner.stats.batches >= 3, "batches of at most 25");
+    assert_eq!(runner.stats.records_delivered, 135);
+    let batch_size = RunnerConfig::fast().source.batch_size;
+    assert_eq!(largest.into_inner(), batch_size, "batches of the template's BatchSize at most");
+    assert!(runner.stats.batches >= 2);
 
     // more appends later continue from where the runner was
     let repo = t.repository();
@@ -57,9 +66,9 @@ async fn appends_in_snapshots_out() {
             .unwrap();
     }
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
-    assert_eq!(t.verified_snapshots("o-1").await, vec![30, 20]);
+    assert_eq!(t.verified_snapshots("o-1").await.first(), Some(&50));
     let loaded = repo.load("o-1").await.unwrap().unwrap();
-    assert_eq!(loaded.cost.snapshot_version, Some(30));
+    assert_eq!(loaded.cost.snapshot_version, Some(50));
     assert_eq!(loaded.order, repo.load_by_replay("o-1").await.unwrap().unwrap().order);
 }
 
@@ -69,7 +78,7 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
-    place_orders(&t, 2, 14).await; // 15 events each, one batch of 25 then 5
+    place_orders(&t, 2, 14).await; // 15 events each: one batch of 30
 
     // the first delivery reports its 7th record as failed, once
     let failed_once = AtomicU32::new(0);
@@ -96,8 +105,8 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
     runner.run_until_idle(handler).await.unwrap();
 
     let seen = seen.into_inner().unwrap();
-    assert_eq!(seen.len(), 30 + 19, "records 7..25 of the first batch came again");
-    assert_eq!(seen[25], seen[6], "the redelivery starts at the reported record");
+    assert_eq!(seen.len(), 30 + 24, "records 7..30 of the first batch came again");
+    assert_eq!(seen[30], seen[6], "the redelivery starts at the reported record");
     assert_eq!(runner.stats.partial_failures, 1);
     for o in 0..2 {
         assert_eq!(t.verified_snapshots(&format!("o-{o}")).await, vec![10]);
@@ -105,16 +114,13 @@ async fn a_partial_failure_restarts_from_the_reported_record() {
 }
 
 #[tokio::test]
-async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_shard_moves_on() {
+async fn a_record_that_keeps_failing_is_bisected_away_and_goes_to_the_failure_destination_alone() {
     let t = TestTables::new().await;
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let destination = std::env::temp_dir().join(format!("failures-{}.jsonl", t.events_table));
-    let config = RunnerConfig {
-        max_retries: 2,
-        failure_destination: Some(destination.clone()),
-        ..RunnerConfig::fast()
-    };
+    let config = RunnerConfig { failure_destination: Some(destination.clone()), ..RunnerConfig::fast() };
+    let retries = config.source.max_retries.expect("the template bounds retries");
     let mut runner = local::runner_for(&t, config).await;
     place_orders(&t, 1, 11).await; // 12 events
     // a poison record appended by a foreign writer: an unknown event type
@@ -129,15 +135,28 @@ async fn a_record_that_keeps_failing_goes_to_the_failure_destination_and_the_sha
 
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
+    // One batch of all 14 reports the poison record: the 12 before it are done. Retried first in
+    // [poison, o-9], it fails the invocation, so the batch is bisected (not a retry); alone it is
+    // retried until the retries are spent, then discarded alone; o-9 goes on.
     assert_eq!(runner.stats.sent_to_failure_destination, 1);
-    assert_eq!(runner.stats.partial_failures, 3, "first delivery + 2 retries");
+    assert_eq!((runner.stats.handler_errors, runner.stats.bisections), (1, 1));
+    assert_eq!(
+        runner.stats.partial_failures,
+        1 + u64::from(retries),
+        "the first batch, then the poison record alone"
+    );
     let lines = std::fs::read_to_string(&destination).unwrap();
     let info: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     assert_eq!(info["requestContext"]["condition"], "RetryAttemptsExhausted");
-    assert!(info["DDBStreamBatchInfo"]["startSequenceNumber"].is_string());
+    let batch = &info["DDBStreamBatchInfo"];
+    assert_eq!(batch["batchSize"], 1, "the poison record alone: {info}");
+    assert_eq!(batch["startSequenceNumber"], batch["endSequenceNumber"]);
     assert_eq!(t.verified_snapshots("o-0").await, vec![10], "the good records before it were processed");
-    // one batch of all 14; two retries of [poison, o-9]; then o-9 alone after the skip
-    assert_eq!(runner.stats.records_delivered, 14 + 2 + 2 + 1);
+    assert_eq!(
+        runner.stats.records_delivered,
+        14 + 2 + u64::from(retries) + 1,
+        "the batch, the bisected pair, the poison record's retries, then o-9"
+    );
     let poisoned = t.snapshot_store().list("o-poison", 10, None).await.unwrap();
     assert!(poisoned.snapshots.is_empty(), "a record it cannot understand never yields a snapshot");
     std::fs::remove_file(destination).unwrap();

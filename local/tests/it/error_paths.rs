@@ -70,11 +70,8 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     let svc =
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let destination = std::env::temp_dir().join(format!("unreadable-{}.jsonl", t.events_table));
-    let config = RunnerConfig {
-        max_retries: 2,
-        failure_destination: Some(destination.clone()),
-        ..RunnerConfig::fast()
-    };
+    let config = RunnerConfig { failure_destination: Some(destination.clone()), ..RunnerConfig::fast() };
+    let retries = config.source.max_retries.expect("the template bounds retries");
     let mut runner = local::runner_for(&t, config).await;
     let events = t.event_store();
     events.append("sick", 0, &[created()], T0).await.unwrap();
@@ -108,13 +105,18 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
 
     let lines = std::fs::read_to_string(&destination).unwrap_or_default();
     assert_eq!(lines.lines().count(), 1, "the unreadable record itself, once: {lines}");
+    let info: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(info["DDBStreamBatchInfo"]["batchSize"], 1, "bisected away from the 30 records behind it");
     assert_eq!(
-        runner.stats.partial_failures, 3,
-        "its first delivery and 2 retries; nothing for later records"
+        runner.stats.partial_failures,
+        1 + u64::from(retries),
+        "its first delivery, then alone until the retries are spent; nothing for later records"
     );
+    // 31 records from it on: halved to 16, 8, 4, 2, 1 (halving is not a retry)
+    assert_eq!((runner.stats.handler_errors, runner.stats.bisections), (5, 5));
     let counted = metrics.lock().unwrap().clone();
     assert_eq!(counted["RecordsUnreadable"], 20, "the 20 later events acknowledged: {counted:?}");
-    assert_eq!((counted["RecordsPoison"], counted["OrdersFailed"]), (3, 0), "{counted:?}");
+    assert_eq!(counted["OrdersFailed"], 0, "{counted:?}");
     assert!(t.snapshot_store().list("sick", 10, None).await.unwrap().snapshots.is_empty());
     assert_eq!(t.verified_snapshots("well").await, vec![10], "the healthy order is not held up");
     let admin = SnapshotAdmin::new(t.repository(), Arc::new(ManualClock::at(T0)));
@@ -122,7 +124,8 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     assert_eq!(verification.result, VerifyResult::Unreadable);
     assert_eq!(verification.history_unreadable.as_ref().and_then(|u| u.sequence), Some(6));
 
-    // an operator repairs the event in place (a MODIFY); the next appends snapshot again
+    // an operator repairs the event in place: the MODIFY reaches the function (no filter in the
+    // template), which forgets what it remembered of the order; the next appends snapshot again
     let repaired = event_to_item(&recorded("sick", 6, OrderEvent::OrderConfirmed {}));
     t.client.put_item().table_name(&t.events_table).set_item(Some(repaired)).send().await.unwrap();
     for v in 26..30 {

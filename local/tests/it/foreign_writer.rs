@@ -109,8 +109,7 @@ async fn item_added_at_schema_version_2_folds_like_version_1() {
 async fn an_unknown_event_type_never_snapshots_and_the_admin_get_names_its_sequence() {
     let t = TestTables::new().await;
     let svc = stream(&t);
-    let config = RunnerConfig { max_retries: 1, ..RunnerConfig::fast() };
-    let mut runner = local::runner_for(&t, config).await;
+    let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     for seq in 1..=5 {
         let payload = match seq {
             1 => json!({"customerId": "c", "currency": "EUR"}),

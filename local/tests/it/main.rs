@@ -5,6 +5,7 @@ mod concurrency;
 mod e2e;
 mod emulator;
 mod error_paths;
+mod event_source;
 mod faults;
 mod foreign_writer;
 mod jobs_deployed;

@@ -134,15 +134,25 @@ async fn sample_malformed_batch_reports_the_first_bad_record_and_snapshots_nothi
     let response = handle(&svc, event.clone()).await.unwrap();
 
     let second = event["Records"][1]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
-    assert_eq!(failures(&response), vec![second], "the record with `sequence` of type S");
+    assert_eq!(failures(&response), vec![second.clone()], "the record with `sequence` of type S");
     assert_eq!(t.verified_snapshots("o-3001").await, vec![1], "the good record before it was processed");
     assert!(t.verified_snapshots("o-3002").await.is_empty(), "the unknown event type never snapshots");
 
-    // Lambda retries from the reported record: it fails again (then bisect and the on-failure
-    // destination take it), and the unknown type behind it is reported in its turn.
-    let retry = serde_json::json!({ "Records": event["Records"].as_array().unwrap()[2..] });
-    let third = event["Records"][2]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
-    assert_eq!(failures(&handle(&svc, retry).await.unwrap()), vec![third]);
+    // Lambda retries from the reported record: first in its batch now, it fails the
+    // invocation, so that Lambda's bisection isolates it from the records behind it; alone, it
+    // is reported (retried, then sent to the on-failure destination).
+    let records = event["Records"].as_array().unwrap();
+    let retry = serde_json::json!({ "Records": records[1..] });
+    match handle(&svc, retry).await {
+        Err(snapshot_stream::HandlerError::PoisonFirst { position }) => assert_eq!(position, second),
+        other => panic!("a poison record first in its batch fails the invocation: {other:?}"),
+    }
+    let alone = serde_json::json!({ "Records": records[1..2] });
+    assert_eq!(failures(&handle(&svc, alone).await.unwrap()), vec![second.clone()]);
+    // and the unknown type behind it is reported in its turn
+    let after = serde_json::json!({ "Records": records[2..3] });
+    let third = records[2]["dynamodb"]["SequenceNumber"].as_str().unwrap().to_owned();
+    assert_eq!(failures(&handle(&svc, after).await.unwrap()), vec![third]);
 }
 
 #[tokio::test]
@@ -365,4 +375,34 @@ async fn an_outage_mid_batch_names_the_first_unfinished_record_and_a_retry_conve
         );
     }
     assert_eq!(position_string(1), batch["Records"][0]["dynamodb"]["SequenceNumber"]);
+}
+
+// ---- an unreadable history, read again after the recheck interval ---------------------------
+
+#[tokio::test]
+async fn an_order_remembered_as_unreadable_is_read_again_once_the_recheck_interval_passed() {
+    use shared::store::events::event_to_item;
+    use shared::use_cases::stream_snapshots::UNREADABLE_RECHECK;
+    let t = TestTables::new().await;
+    let clock = ManualClock::at(T0);
+    let svc = service(&t, StrategySettings::default(), &clock);
+    let events = plain("u-1", 12);
+    // event 5 as a newer writer wrote it: a type this code does not read
+    let mut unknown = event_to_item(&events[4]);
+    unknown.insert("eventType".into(), aws_sdk_dynamodb::types::AttributeValue::S("OrderTeleported".into()));
+    bulk_insert_events(&t.client, &t.events_table, &events[..4]).await;
+    testkit::bulk_insert_items(&t.client, &t.events_table, &[unknown]).await;
+    bulk_insert_events(&t.client, &t.events_table, &events[5..]).await;
+    let deliver = |range: std::ops::Range<usize>| {
+        let batch = insert_batch(&events[range.clone()], events[range.start].sequence);
+        async { failures(&handle(&svc, batch).await.unwrap()) }
+    };
+    assert!(deliver(5..7).await.is_empty(), "acknowledged: retrying cannot make it readable");
+    // repaired in place, but this container never sees the MODIFY (say it was lost to a filter)
+    bulk_insert_events(&t.client, &t.events_table, &events[4..5]).await;
+    assert!(deliver(7..8).await.is_empty());
+    assert!(t.verified_snapshots("u-1").await.is_empty(), "still remembered as unreadable: no read");
+    clock.set(T0 + UNREADABLE_RECHECK.as_millis() as i64 + 1);
+    assert!(deliver(8..12).await.is_empty());
+    assert_eq!(t.verified_snapshots("u-1").await, vec![10], "read again after the interval, and readable");
 }

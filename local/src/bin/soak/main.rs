@@ -215,7 +215,7 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Result<Stack, String> {
-        let server = LocalDynamo::start().map_err(|e| format!("cannot start moto_server: {e}"))?;
+        let server = LocalDynamo::start_moto().map_err(|e| format!("cannot start moto_server: {e}"))?;
         let client = client_for(&server.endpoint());
         let (events_table, snapshots_table) = ("soak_events", "soak_snapshots");
         tables::EVENTS.create(&client, events_table).await.map_err(|e| e.to_string())?;
@@ -255,10 +255,9 @@ impl Stream {
         let failures_file = std::env::temp_dir().join(format!("soak-failures-{}.jsonl", std::process::id()));
         let _ = std::fs::remove_file(&failures_file);
         let config = RunnerConfig {
-            batch_size: 100,
             poll_interval: Duration::from_millis(100),
-            max_retries: 5,
             failure_destination: Some(failures_file.clone()),
+            ..RunnerConfig::from_template()?
         };
         let arn = stream_arn(&stack.client, stack.events_table).await?;
         let mut runner = StreamRunner::new(

@@ -157,7 +157,7 @@ impl StreamSnapshotter {
             first_failure = first_failure.as_deref(),
             "batch processed"
         );
-        BatchOutcome { first_failure, report }
+        BatchOutcome { first_failure, poison_first: poison_at == Some(0), report }
     }
 }
 

@@ -60,6 +60,10 @@ impl BatchReport {
 pub struct BatchOutcome {
     /// Position of the earliest record to retry from (Lambda restarts there).
     pub first_failure: Option<String>,
+    /// The batch's first record is one this code cannot understand: retrying it from there
+    /// would fail the same way, so the adapter fails the invocation and Lambda's bisection
+    /// isolates it (the rest of the batch then goes on).
+    pub poison_first: bool,
     pub report: BatchReport,
 }
 
