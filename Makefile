@@ -2,6 +2,11 @@
 SHELL := /bin/bash
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
+# dynalite (npm), the second DynamoDB engine, from its lock file into tools/dynalite/node_modules.
+DYNALITE_STAMP := tools/dynalite/node_modules/.installed-$(shell sha1sum tools/dynalite/package-lock.json | cut -c1-12)
+# The tests that use neither transactions nor streams run on dynalite too (testkit::Engine).
+DYNALITE_TESTS := -p shared -p snapshot-maintenance -p snapshot-admin --test it
+DYNALITE_LOCAL_TESTS := rebuild:: maintenance_safety::
 PYTHON ?= python3
 # The venv's tools (sam, cfn-lint, cargo-lambda and its zig) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -13,7 +18,7 @@ FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv
+venv: $(VENV_STAMP) $(DYNALITE_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv, dynalite into tools/dynalite
 
 $(VENV_STAMP): requirements-dev.txt
 	rm -rf $(VENV)
@@ -21,11 +26,18 @@ $(VENV_STAMP): requirements-dev.txt
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# --ignore-scripts: dynalite runs in memory here; LevelDB's native build is not needed
+$(DYNALITE_STAMP): tools/dynalite/package-lock.json
+	cd tools/dynalite && npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
 run: venv ## run the system locally: DynamoDB server, stream runner, admin API, demo (Ctrl-C stops)
 	cargo run --quiet -p local --bin local-stack
 
-test: lint ## every test: fmt, clippy, template linters, unit, storage (against moto), properties
+test: lint ## every test: fmt, clippy, template linters, unit, storage (moto, then dynalite), properties
 	cargo test --workspace --all-targets
+	DYNAMO_ENGINE=dynalite cargo test $(DYNALITE_TESTS)
+	DYNAMO_ENGINE=dynalite cargo test -p local --test it -- $(DYNALITE_LOCAL_TESTS)
 
 soak: venv ## long load run with faults and a full audit, ~8 min (SOAK_ARGS="--orders 300 --events 30000")
 	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)

@@ -15,7 +15,10 @@ pub use histories::{
 };
 
 pub use proxy::Proxy;
-pub use server::{LocalDynamo, moto_server_path, venv_python};
+pub use server::{
+    Capability, ENGINE_VARIABLE, Engine, LocalDynamo, dynalite_path, moto_server_path,
+    skip_unless_engine_has, venv_python,
+};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};

@@ -10,7 +10,7 @@ use testkit::LocalDynamo;
 #[test]
 fn two_stacks_deploy_side_by_side_and_a_deleted_one_re_creates_on_its_kept_events() {
     // its own server: the rehearsal creates stacks, buckets and roles that other tests never see
-    let server = LocalDynamo::start().expect("moto");
+    let server = LocalDynamo::start_moto().expect("moto");
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let output = Command::new(testkit::venv_python())
         .arg(format!("{root}/deploy/rehearse.py"))
