@@ -152,3 +152,23 @@ async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.unusable_snapshots, 1);
 }
+
+#[tokio::test]
+async fn a_load_bounded_before_a_newer_snapshot_starts_from_the_one_at_or_before_its_bound() {
+    // a stream batch ending at 120 meets a snapshot at 200 that a rebuild wrote meanwhile
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = plain_history("o-1", 200);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    for at in [110, 200] {
+        t.snapshot_store().put(&snapshot_at(&events, at)).await.unwrap();
+    }
+    let (folded, cost) = repo.load_folded("o-1", Some(120), 10).await.unwrap().unwrap();
+    assert_eq!(folded.into_current(), Order::replay("o-1", &events[..120]).unwrap());
+    assert_eq!(cost.snapshot_version, Some(110), "not a replay from the first event: {cost:?}");
+    assert_eq!((cost.events_replayed, cost.critical_round_trips), (10, 1), "{cost:?}");
+    assert!(cost.fallback.is_none(), "{cost:?}");
+    // and without a bound, the newest
+    let (_, newest) = repo.load_folded("o-1", None, 0).await.unwrap().unwrap();
+    assert_eq!(newest.snapshot_version, Some(200));
+}

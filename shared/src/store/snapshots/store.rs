@@ -155,13 +155,25 @@ impl SnapshotStore {
     /// read in one request (after a fold change every snapshot of an order is unusable, and
     /// one round trip finds that out instead of one per snapshot).
     pub async fn latest_usable(&self, order_id: &str) -> Result<SnapshotLookup, SnapshotStoreError> {
+        self.latest_usable_upto(order_id, None).await
+    }
+
+    /// [`SnapshotStore::latest_usable`] among the snapshots covering at most `upto` (a
+    /// snapshot's version is the last sequence it covers): a stream batch that ends before a
+    /// snapshot a rebuild or an admin wrote meanwhile starts from the one before it, in the
+    /// same one request, instead of replaying.
+    pub async fn latest_usable_upto(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+    ) -> Result<SnapshotLookup, SnapshotStoreError> {
         validate_order_id(order_id)?;
         let mut lookup =
             SnapshotLookup { snapshot: None, passed_over: Vec::new(), cost: ReadCost::default() };
         let mut start_key = None;
         let mut limit = 1;
         while lookup.passed_over.len() < MAX_SNAPSHOTS_EXAMINED {
-            let page = self.newest_page(order_id, start_key.take(), limit).await?;
+            let page = self.newest_page(order_id, upto, start_key.take(), limit).await?;
             lookup.cost.page(page.items(), false);
             for item in page.items() {
                 match codec::decode(item) {
@@ -192,25 +204,31 @@ impl SnapshotStore {
         order_id: &str,
     ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
         validate_order_id(order_id)?;
-        let page = self.newest_page(order_id, None, 1).await?;
+        let page = self.newest_page(order_id, None, None, 1).await?;
         let Some(item) = page.items().first() else { return Ok(None) };
         let version = get_n(item, "version")
             .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
         Ok(Some((version, codec::decode(item))))
     }
 
-    /// Up to `limit` snapshot items, newest first, after `start` (a page's LastEvaluatedKey).
+    /// Up to `limit` snapshot items, newest first, of versions up to `upto`, after `start` (a
+    /// page's LastEvaluatedKey).
     async fn newest_page(
         &self,
         order_id: &str,
+        upto: Option<u64>,
         start: Option<Item>,
         limit: i32,
     ) -> Result<aws_sdk_dynamodb::operation::query::QueryOutput, DynamoError> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("orderId = :id")
-            .expression_attribute_values(":id", s(order_id))
+        let query =
+            self.client.query().table_name(&self.table).expression_attribute_values(":id", s(order_id));
+        let query = match upto {
+            Some(upto) => query
+                .key_condition_expression("orderId = :id AND version <= :upto")
+                .expression_attribute_values(":upto", n(upto)),
+            None => query.key_condition_expression("orderId = :id"),
+        };
+        query
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start)

@@ -94,7 +94,8 @@ impl OrderRepository {
         arriving: u64,
     ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
         let mut cost = LoadCost::default();
-        let snapshot_read = self.snapshots.latest_usable(order_id);
+        // bounded by `upto`, so a snapshot written past it meanwhile does not cost a replay
+        let snapshot_read = self.snapshots.latest_usable_upto(order_id, upto);
         let (lookup, mut hand) = match self.read_ahead {
             Some(limit) => {
                 let limit = limit.saturating_add(u32::try_from(arriving).unwrap_or(u32::MAX));
