@@ -12,12 +12,12 @@ use testkit::{TestTables, bulk_insert_events, bulk_insert_items, plain_history, 
 async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
     let t = TestTables::new().await;
     let repo = t.repository();
-    // given a snapshot at 10 of a history that only has 8 events (e.g. a restored table)
-    let events = plain_history("o-1", 12);
-    repo.put_snapshot(&snapshot_at(&events, 10)).await.unwrap();
-    bulk_insert_events(&t.client, &t.events_table, &events[..8]).await;
+    // given a snapshot at 50 of a history that only has 40 events (e.g. a restored table)
+    let events = plain_history("o-1", 60);
+    repo.put_snapshot(&snapshot_at(&events, 50)).await.unwrap();
+    bulk_insert_events(&t.client, &t.events_table, &events[..40]).await;
     let loaded = repo.load("o-1").await.unwrap().unwrap();
-    assert_eq!(loaded.order, Order::replay("o-1", &events[..8]).unwrap());
+    assert_eq!(loaded.order, Order::replay("o-1", &events[..40]).unwrap());
     assert_eq!(loaded.cost.snapshot_version, None);
     assert!(loaded.cost.fallback.is_some());
 }
@@ -139,9 +139,10 @@ async fn an_order_without_events_loads_as_none() {
 async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
     let t = TestTables::new().await;
     let repo = t.repository();
-    // given a snapshot at 10, then the history replaced by one with other events (other ids)
-    let events = plain_history("o-1", 12);
-    repo.put_snapshot(&snapshot_at(&events, 10)).await.unwrap();
+    // given a snapshot at 30, then the history replaced by one with other events (other ids)
+    // (longer than the read-ahead, so that the load reads the snapshot)
+    let events = plain_history("o-1", 40);
+    repo.put_snapshot(&snapshot_at(&events, 30)).await.unwrap();
     let rewritten: Vec<_> = events
         .iter()
         .map(|e| RecordedEvent { event_id: format!("other-{}", e.sequence), ..e.clone() })
@@ -171,4 +172,23 @@ async fn a_load_bounded_before_a_newer_snapshot_starts_from_the_one_at_or_before
     // and without a bound, the newest
     let (_, newest) = repo.load_folded("o-1", None, 0).await.unwrap().unwrap();
     assert_eq!(newest.snapshot_version, Some(200));
+}
+
+#[tokio::test]
+async fn a_short_order_whose_whole_history_fits_the_read_ahead_does_not_wait_for_its_snapshot() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = plain_history("o-1", 10);
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    t.snapshot_store().put(&snapshot_at(&events, 5)).await.unwrap();
+    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
+    // the read-ahead held every event: the same one request a replay costs, waited for
+    assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 10));
+    assert_eq!((loaded.cost.critical_round_trips, loaded.cost.items_read), (1, 10), "{:?}", loaded.cost);
+    assert_eq!(loaded.cost.round_trips, 2, "the snapshot read was sent beside it");
+    // a bounded load (the stream's) still starts from the snapshot its strategy needs
+    let (folded, cost) = repo.load_folded("o-1", Some(10), 5).await.unwrap().unwrap();
+    assert_eq!(cost.snapshot_version, Some(5));
+    assert_eq!(folded.into_current(), loaded.order);
 }

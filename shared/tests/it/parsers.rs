@@ -117,7 +117,11 @@ proptest! {
                     _ => AttributeValue::S(String::from_utf8_lossy(&bytes).into_owned()),
                 };
                 item.insert("state".into(), damaged);
-                prop_assert!(codec::decode(&item).is_err(), "a flipped state byte must be detected");
+                // Refused, or (a flip in bits deflate never reads, like the last byte's padding)
+                // read as the very same state: never as another.
+                if let Ok(read) = codec::decode(&item) {
+                    prop_assert_eq!(&read.state, &state, "a flipped state byte read as another state");
+                }
             }
             Some((which, value)) => {
                 let names: Vec<String> = item.keys().cloned().collect();

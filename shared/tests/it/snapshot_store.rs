@@ -38,9 +38,10 @@ async fn put_from_another_fold(t: &TestTables, new: &NewSnapshot, fingerprint: O
 async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_never_is() {
     let t = TestTables::new().await;
     let store = t.snapshot_store();
-    let events = plain_history("o-r", 20);
+    // (longer than the read-ahead, so that a load reads the snapshot)
+    let events = plain_history("o-r", 40);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
-    // given a snapshot at 10 written by another fold, and none at 20 yet
+    // given a snapshot at 10 written by another fold, and none after it yet
     put_from_another_fold(&t, &snapshot_at(&events, 10), Some("fold-0000000000000000")).await;
     assert!(matches!(store.get("o-r", 10).await.unwrap(), Some(Err(Unusable::FoldChanged { .. }))));
     let loaded = t.repository().load("o-r").await.unwrap().unwrap();

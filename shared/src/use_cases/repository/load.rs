@@ -99,11 +99,31 @@ impl OrderRepository {
         let (lookup, mut hand) = match self.read_ahead {
             Some(limit) => {
                 let limit = limit.saturating_add(u32::try_from(arriving).unwrap_or(u32::MAX));
-                let events_read = self.events.read_newest(order_id, upto, limit);
-                let (lookup, newest) = tokio::join!(snapshot_read, events_read);
-                let (hand, events_cost) = newest?;
+                let mut events_read = std::pin::pin!(self.events.read_newest(order_id, upto, limit));
+                let mut snapshot_read = std::pin::pin!(snapshot_read);
+                // A plain load of a short order: when the read-ahead holds its whole history,
+                // the load is that replay, and the snapshot read is not waited for. (A bounded
+                // load, the stream's, always takes the snapshot: its strategy needs it.)
+                let whole = |hand: &StoredEvents| upto.is_none() && hand.from_start();
+                let (lookup, newest) = tokio::select! {
+                    biased;
+                    newest = &mut events_read => {
+                        let (hand, events_cost) = newest?;
+                        if whole(&hand) {
+                            cost.read(events_cost);
+                            cost.round_trips += 1; // the snapshot read, sent and not waited for
+                            return self.replay(order_id, upto, hand, cost).await;
+                        }
+                        (snapshot_read.await, (hand, events_cost))
+                    }
+                    lookup = &mut snapshot_read => (lookup, events_read.await?),
+                };
+                let (hand, events_cost) = newest;
                 let snapshot_cost = lookup.as_ref().map(|l| l.cost).unwrap_or_default();
                 cost.read_together(snapshot_cost, events_cost);
+                if whole(&hand) {
+                    return self.replay(order_id, upto, hand, cost).await;
+                }
                 (lookup, hand)
             }
             None => {
