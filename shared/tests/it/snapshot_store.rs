@@ -203,9 +203,10 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     assert!(matches!(latest.passed_over[0].reason, Unusable::ChecksumMismatch { .. }));
     assert!(matches!(latest.passed_over[1].reason, Unusable::StateSchema { .. }));
 
-    // and with every snapshot unusable the load is a full replay, with the reason
+    // and with every snapshot unusable the load is a full replay, with the reason (in another
+    // container: this one remembers the order's distance, and would now read it whole)
     corrupt(&t, "o-1", 10, "lastEventSequence", AttributeValue::S("ten".into())).await;
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = t.repository().load("o-1").await.unwrap().unwrap();
     assert_eq!(loaded.order, replay.order);
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.events_replayed, 35);

@@ -9,9 +9,10 @@ use crate::domain::Order;
 use crate::domain::folded_order::{FoldedOrder, SnapshotRef};
 use crate::store::dynamo::ReadCost;
 use crate::store::events::StoredEvents;
-use crate::store::snapshots::SnapshotStoreError;
+use crate::store::snapshots::{SnapshotLookup, SnapshotStoreError};
 use crate::use_cases::unreadable::HistoryUnreadable;
 use serde::Serialize;
+use std::future::Future;
 use tracing::{debug, warn};
 
 /// What a load cost and how it was served.
@@ -61,6 +62,14 @@ impl LoadCost {
     }
 }
 
+/// What the first reads of a load with a read-ahead gave.
+enum First {
+    /// The read-ahead holds the whole history: the load is its replay.
+    Whole(StoredEvents),
+    /// The snapshot lookup and the newest events.
+    Both(Box<Result<SnapshotLookup, SnapshotStoreError>>, StoredEvents),
+}
+
 #[derive(Clone, Debug)]
 pub struct Loaded {
     pub order: Order,
@@ -96,35 +105,16 @@ impl OrderRepository {
         let mut cost = LoadCost::default();
         // bounded by `upto`, so a snapshot written past it meanwhile does not cost a replay
         let snapshot_read = self.snapshots.latest_usable_upto(order_id, upto);
-        let (lookup, mut hand) = match self.read_ahead {
+        let (lookup, hand) = match self.read_ahead {
             Some(limit) => {
-                let limit = limit.saturating_add(u32::try_from(arriving).unwrap_or(u32::MAX));
-                let mut events_read = std::pin::pin!(self.events.read_newest(order_id, upto, limit));
-                let mut snapshot_read = std::pin::pin!(snapshot_read);
-                // A plain load of a short order: when the read-ahead holds its whole history,
-                // the load is that replay, and the snapshot read is not waited for. (A bounded
-                // load, the stream's, always takes the snapshot: its strategy needs it.)
-                let whole = |hand: &StoredEvents| upto.is_none() && hand.from_start();
-                let (lookup, newest) = tokio::select! {
-                    biased;
-                    newest = &mut events_read => {
-                        let (hand, events_cost) = newest?;
-                        if whole(&hand) {
-                            cost.read(events_cost);
-                            cost.round_trips += 1; // the snapshot read, sent and not waited for
-                            return self.replay(order_id, upto, hand, cost).await;
-                        }
-                        (snapshot_read.await, (hand, events_cost))
+                match self.read_ahead_first(order_id, upto, limit, arriving, snapshot_read, &mut cost).await?
+                {
+                    First::Whole(hand) => {
+                        self.distances.lock().expect("distances lock").remember_whole(order_id);
+                        return self.replay(order_id, upto, hand, cost).await;
                     }
-                    lookup = &mut snapshot_read => (lookup, events_read.await?),
-                };
-                let (hand, events_cost) = newest;
-                let snapshot_cost = lookup.as_ref().map(|l| l.cost).unwrap_or_default();
-                cost.read_together(snapshot_cost, events_cost);
-                if whole(&hand) {
-                    return self.replay(order_id, upto, hand, cost).await;
+                    First::Both(lookup, hand) => (*lookup, hand),
                 }
-                (lookup, hand)
             }
             None => {
                 let lookup = snapshot_read.await;
@@ -132,6 +122,69 @@ impl OrderRepository {
                 (lookup, StoredEvents::none(order_id))
             }
         };
+        self.fold_from_snapshot(order_id, upto, lookup, hand, cost).await
+    }
+
+    /// The newest events read beside the snapshot (as far ahead as this order was behind its
+    /// snapshot last time, if further than `limit`). A plain load of a short order: when the
+    /// read-ahead holds its whole history, the load is that replay, and the snapshot read is
+    /// not waited for (nor sent, when this container saw the order whole last time). A bounded
+    /// load, the stream's, always takes the snapshot: its strategy needs it.
+    async fn read_ahead_first(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        limit: u32,
+        arriving: u64,
+        snapshot_read: impl Future<Output = Result<SnapshotLookup, SnapshotStoreError>>,
+        cost: &mut LoadCost,
+    ) -> Result<First, RepositoryError> {
+        let (limit, seen_whole) = {
+            let distances = self.distances.lock().expect("distances lock");
+            (distances.read_ahead(order_id, limit), upto.is_none() && distances.whole(order_id))
+        };
+        let limit = limit.saturating_add(u32::try_from(arriving).unwrap_or(u32::MAX));
+        let mut events_read = std::pin::pin!(self.events.read_newest(order_id, upto, limit));
+        let mut snapshot_read = std::pin::pin!(snapshot_read);
+        let whole = |hand: &StoredEvents| upto.is_none() && hand.from_start();
+        if seen_whole {
+            let (hand, events_cost) = events_read.await?;
+            cost.read(events_cost);
+            if whole(&hand) {
+                return Ok(First::Whole(hand));
+            }
+            // it grew past the read-ahead since: the snapshot after all
+            let lookup = snapshot_read.await;
+            cost.read(lookup.as_ref().map(|l| l.cost).unwrap_or_default());
+            return Ok(First::Both(Box::new(lookup), hand));
+        }
+        let (lookup, (hand, events_cost)) = tokio::select! {
+            biased;
+            newest = &mut events_read => {
+                let (hand, events_cost) = newest?;
+                if whole(&hand) {
+                    cost.read(events_cost);
+                    cost.round_trips += 1; // the snapshot read, sent and not waited for
+                    return Ok(First::Whole(hand));
+                }
+                (snapshot_read.await, (hand, events_cost))
+            }
+            lookup = &mut snapshot_read => (lookup, events_read.await?),
+        };
+        cost.read_together(lookup.as_ref().map(|l| l.cost).unwrap_or_default(), events_cost);
+        Ok(if whole(&hand) { First::Whole(hand) } else { First::Both(Box::new(lookup), hand) })
+    }
+
+    /// The fold from the snapshot found (or a replay when there is none, or it does not fit),
+    /// completing the events in hand.
+    async fn fold_from_snapshot(
+        &self,
+        order_id: &str,
+        upto: Option<u64>,
+        lookup: Result<SnapshotLookup, SnapshotStoreError>,
+        mut hand: StoredEvents,
+        mut cost: LoadCost,
+    ) -> Result<Option<(FoldedOrder, LoadCost)>, RepositoryError> {
         let lookup = match lookup {
             Ok(lookup) => lookup,
             // Snapshots are a cache: when their table cannot be reached, the events still can.
@@ -172,6 +225,8 @@ impl OrderRepository {
             Ok(folded) => {
                 cost.snapshot_version = Some(version);
                 cost.events_replayed = folded.events_folded() as u64;
+                let (behind, bytes, items) = (cost.events_replayed, cost.bytes_read, cost.items_read);
+                self.distances.lock().expect("distances lock").remember(order_id, behind, bytes, items);
                 cost.fallback = None;
                 let (tail, critical) = (folded.events_folded(), cost.critical_round_trips);
                 debug!(order_id, snapshot = version, tail, critical, "loaded from snapshot");

@@ -5,9 +5,11 @@
 //! they need is a method here (the loads in `load.rs`), and every storage failure reaches them
 //! as a [`StoreError`] kind.
 
+mod distance;
 mod load;
 mod plan;
 
+pub use distance::READ_AHEAD_BYTE_BUDGET;
 pub use load::{LoadCost, Loaded};
 
 use crate::domain::{DomainError, Order, OrderCommand, OrderEvent, RecordedEvent};
@@ -18,6 +20,8 @@ use crate::store::events::{EventStore, EventStoreError};
 use crate::store::snapshots::{Cursor, KeysPage, OrderKeys, Snapshot, SnapshotPage, Unusable};
 use crate::store::snapshots::{NewSnapshot, SnapshotStore, SnapshotStoreError, Written};
 use crate::use_cases::unreadable::HistoryUnreadable;
+use distance::Distances;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// Newest events a load reads beside the snapshot by default: the default snapshot threshold
@@ -78,11 +82,13 @@ pub struct OrderRepository {
     /// Newest events a load reads at the same time as the snapshot (`None`: none; it reads
     /// the snapshot, then the events after it).
     read_ahead: Option<u32>,
+    /// How far behind its snapshot each order was on its last load in this container.
+    distances: Arc<Mutex<Distances>>,
 }
 
 impl OrderRepository {
     pub fn new(events: EventStore, snapshots: SnapshotStore) -> Self {
-        OrderRepository { events, snapshots, read_ahead: Some(DEFAULT_READ_AHEAD) }
+        OrderRepository { events, snapshots, read_ahead: Some(DEFAULT_READ_AHEAD), distances: Arc::default() }
     }
 
     /// How many of the newest events a load reads beside the snapshot; `None` turns the
