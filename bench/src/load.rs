@@ -13,11 +13,12 @@ use shared::store::snapshots::NewSnapshot;
 use shared::use_cases::repository::{LoadCost, Loaded, RepositoryError};
 use std::future::Future;
 use std::time::{Duration, Instant};
-use testkit::{Proxy, TestTables, bulk_insert_events, client_for, shared_server};
+use testkit::{Engine, LocalDynamo, Proxy, TestTables, bulk_insert_events, client_for};
 
 const ORDER: &str = "o-bench";
 
 pub struct LoadRow {
+    pub engine: Engine,
     pub events: u64,
     /// Injected each way, per request.
     pub delay: Duration,
@@ -36,8 +37,14 @@ pub struct LoadRow {
 /// An order of `events` events whose newest snapshot is `THRESHOLD - 1` events behind (the
 /// worst case the stream function leaves), loaded `runs` times per mode and per delay, the
 /// speculative load reading `read_ahead` events beside the snapshot.
-pub async fn measure(events: u64, delays: &[Duration], runs: usize, read_ahead: u32) -> Vec<LoadRow> {
-    let t = TestTables::new().await;
+pub async fn measure(
+    server: &LocalDynamo,
+    events: u64,
+    delays: &[Duration],
+    runs: usize,
+    read_ahead: u32,
+) -> Vec<LoadRow> {
+    let t = TestTables::on(server).await;
     let history = history(ORDER, events);
     bulk_insert_events(&t.client, &t.events_table, &history).await;
     let at = events.saturating_sub(THRESHOLD - 1).max(1);
@@ -50,7 +57,7 @@ pub async fn measure(events: u64, delays: &[Duration], runs: usize, read_ahead: 
         rule: None,
     };
     t.snapshot_store().put(&snapshot).await.expect("put snapshot");
-    let proxy = Proxy::start(shared_server().port()).await;
+    let proxy = Proxy::start(server.port()).await;
     let client = client_for(&proxy.endpoint());
     let speculative = t.repository_via(client.clone()).with_read_ahead(Some(read_ahead));
     let two_step = speculative.clone().with_read_ahead(None);
@@ -115,6 +122,7 @@ pub async fn measure(events: u64, delays: &[Duration], runs: usize, read_ahead: 
             times.map(|t| Spread::of_durations(&t));
         let [replay, two_step_cost, snapshot_cost] = costs;
         rows.push(LoadRow {
+            engine: server.engine(),
             events,
             delay,
             floor_ms: floor_t,
@@ -138,12 +146,17 @@ async fn loaded(load: impl Future<Output = Result<Option<Loaded>, RepositoryErro
     (loaded.order, loaded.cost)
 }
 
-/// Prints the table; returns the targets missed.
-pub fn report(rows: &[LoadRow], target_delay: Duration, read_ahead: u32) -> Vec<String> {
+/// Prints one engine's table; returns the targets missed. The latency targets are judged on
+/// dynalite, which serves requests concurrently and answers a Query by key range as DynamoDB
+/// does; moto's table shows requests, items and read units (its Query time grows with the
+/// table, and it serves one request at a time).
+pub fn report(engine: Engine, rows: &[LoadRow], target_delay: Duration, read_ahead: u32) -> Vec<String> {
     let read_ahead = u64::from(read_ahead);
+    let judged = engine == Engine::Dynalite;
     println!(
-        "\n## Load: floors, full replay, two-step and speculative load (snapshot {} events behind, the worst case the stream leaves; read-ahead {read_ahead} events)\n",
-        THRESHOLD - 1
+        "\n## Load on {engine:?}: floors, full replay, two-step and speculative load (snapshot {} events behind, the worst case the stream leaves; read-ahead {read_ahead} events){}\n",
+        THRESHOLD - 1,
+        if judged { "" } else { ": requests, items and read units (latency targets are judged on dynalite)" }
     );
     println!(
         "Median (min–max) ms. Floor: one GetItem of the snapshot. Two at once: two of those GetItems sent together (on a server that runs requests in parallel, as long as one). Tail Query: one Query of the {} events a load folds. Injected: delay added by a proxy to each request and each answer.\n",
@@ -175,7 +188,7 @@ pub fn report(rows: &[LoadRow], target_delay: Duration, read_ahead: u32) -> Vec<
             c.items_read,
             c.read_units,
         );
-        let at = format!("{} events, {} ms injected", r.events, r.delay.as_millis());
+        let at = format!("{engine:?}, {} events, {} ms injected", r.events, r.delay.as_millis());
         if c.critical_round_trips != 1 {
             missed
                 .push(format!("{at}: {} round trips on the critical path, target 1", c.critical_round_trips));
@@ -183,18 +196,20 @@ pub fn report(rows: &[LoadRow], target_delay: Duration, read_ahead: u32) -> Vec<
         if c.items_read > 1 + read_ahead {
             missed.push(format!("{at}: {} items read > {}", c.items_read, 1 + read_ahead));
         }
-        if r.delay == target_delay && over_floor > 1.3 {
-            missed.push(format!("{at}: speculative load {over_floor:.2}× the floor, target ≤ 1.3×"));
-        }
-        if r.delay == target_delay && speed_up < 1.0 {
-            missed.push(format!("{at}: speculative load {speed_up:.2}× the speed of replay, target ≥ 1.0×"));
-        }
-        if r.delay.is_zero() && over_two_step > 1.0 {
-            missed
-                .push(format!("{at}: speculative load {over_two_step:.2}× the two-step load, target ≤ 1.0×"));
-        }
-        if r.delay.is_zero() && r.events == 10_000 && speed_up < 20.0 {
-            missed.push(format!("{at}: {speed_up:.1}× faster than replay, target 20×"));
+        // latency targets: dynalite, with the network's latency injected (the 0 ms rows measure
+        // this machine's CPU: reported, no target)
+        if judged && r.delay == target_delay {
+            if over_floor > 1.2 {
+                missed.push(format!("{at}: speculative load {over_floor:.2}× the floor, target ≤ 1.2×"));
+            }
+            if r.events <= 10 && speed_up < 0.95 {
+                missed.push(format!("{at}: speculative load {speed_up:.2}× replay's speed, target ≥ 0.95×"));
+            }
+            if over_two_step > 0.6 {
+                missed.push(format!(
+                    "{at}: speculative load {over_two_step:.2}× the two-step load, target ≤ 0.6×"
+                ));
+            }
         }
     }
     missed
@@ -211,7 +226,8 @@ pub fn chart(rows: &[LoadRow], delay: Duration) -> Option<String> {
         color,
         points: rows.iter().map(|r| (r.events as f64, value(r))).collect(),
     };
-    let title = format!("Load time, median ({} ms injected each way)", delay.as_millis());
+    let title =
+        format!("Load time on {:?}, median ({} ms injected each way)", rows[0].engine, delay.as_millis());
     Some(crate::chart::render(
         &[
             Panel {
@@ -237,4 +253,50 @@ pub fn chart(rows: &[LoadRow], delay: Duration) -> Option<String> {
         ],
         "events in the order's history",
     ))
+}
+
+/// Critical round trips of a load, on a cold container and then on the same warm one, for
+/// each strategy at the furthest its snapshot can be behind: EVENT_COUNT and HYBRID at most
+/// `THRESHOLD - 1` events; TIME_BASED a day of events (200 here, a busy order's day).
+pub async fn strategies(server: &LocalDynamo, read_ahead: u32) -> Vec<(&'static str, u64, u32, u32)> {
+    let mut rows = Vec::new();
+    for (strategy, behind) in [("EVENT_COUNT", THRESHOLD - 1), ("HYBRID", THRESHOLD - 1), ("TIME_BASED", 200)]
+    {
+        let t = TestTables::on(server).await;
+        let events = 300;
+        let history = history(ORDER, events);
+        bulk_insert_events(&t.client, &t.events_table, &history).await;
+        let at = events - behind;
+        let snapshot = NewSnapshot {
+            state: Order::replay(ORDER, &history[..at as usize]).expect("history folds"),
+            timestamp: 0,
+            created_by: "bench".into(),
+            reason: strategy.into(),
+            strategy: None,
+            rule: None,
+        };
+        t.snapshot_store().put(&snapshot).await.expect("put snapshot");
+        let repo = t.repository().with_read_ahead(Some(read_ahead));
+        let (_, cold) = loaded(repo.load(ORDER)).await;
+        let (_, warm) = loaded(repo.load(ORDER)).await;
+        rows.push((strategy, behind, cold.critical_round_trips, warm.critical_round_trips));
+    }
+    rows
+}
+
+/// Prints the strategies' round trips; returns the targets missed (1 on a warm container).
+pub fn report_strategies(rows: &[(&'static str, u64, u32, u32)]) -> Vec<String> {
+    println!(
+        "\n## Load round trips by strategy (critical path; the snapshot as far behind as the strategy lets it fall)\n"
+    );
+    println!("| strategy | snapshot behind by | cold container | warm container (the distance remembered) |");
+    println!("|---|---:|---:|---:|");
+    let mut missed = Vec::new();
+    for (strategy, behind, cold, warm) in rows {
+        println!("| {strategy} | {behind} events | {cold} | {warm} |");
+        if *warm != 1 {
+            missed.push(format!("{strategy}: {warm} critical round trips on a warm container, target 1"));
+        }
+    }
+    missed
 }

@@ -17,7 +17,7 @@ use scenarios::THRESHOLD;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use testkit::shared_server;
+use testkit::{Engine, LocalDynamo, shared_server};
 
 const FUNCTIONS: [&str; 3] = ["snapshot-stream", "snapshot-maintenance", "snapshot-admin"];
 
@@ -52,15 +52,32 @@ async fn main() -> ExitCode {
         "load: {} history lengths × 5 modes × {load_runs} runs, without and with {delay_ms} ms injected (the 10,000-event seed takes a minute)…",
         lengths.len()
     );
+    // dynalite first: the latency targets are judged there; moto after, for what it shows
     let mut rows = Vec::new();
-    for &n in lengths {
-        eprintln!("  {n} events…");
-        rows.extend(load::measure(n, &[Duration::ZERO, injected], load_runs, read_ahead).await);
+    for engine in [Engine::Dynalite, Engine::Moto].into_iter().filter(|_| !lengths.is_empty()) {
+        let server = match LocalDynamo::start_engine(engine) {
+            Ok(server) => server,
+            Err(e) => {
+                missed.push(format!("load on {engine:?}: cannot start it: {e}"));
+                continue;
+            }
+        };
+        let mut engine_rows = Vec::new();
+        for &n in lengths {
+            eprintln!("  {engine:?}: {n} events…");
+            engine_rows
+                .extend(load::measure(&server, n, &[Duration::ZERO, injected], load_runs, read_ahead).await);
+        }
+        missed.extend(load::report(engine, &engine_rows, injected, read_ahead));
+        if engine == Engine::Dynalite {
+            missed.extend(load::report_strategies(&load::strategies(&server, read_ahead).await));
+        }
+        server.stop();
+        rows.extend(engine_rows);
     }
-    if !rows.is_empty() {
-        missed.extend(load::report(&rows, injected, read_ahead));
-    }
-    if let Some(svg) = load::chart(&rows, injected) {
+    let dynalite_rows: Vec<load::LoadRow> =
+        rows.into_iter().filter(|r| r.engine == Engine::Dynalite).collect();
+    if let Some(svg) = load::chart(&dynalite_rows, injected) {
         let chart_path = root.join("docs/bench-load.svg");
         match std::fs::create_dir_all(root.join("docs")).and_then(|_| std::fs::write(&chart_path, svg)) {
             Ok(()) => println!("\nChart: docs/bench-load.svg"),
@@ -255,7 +272,7 @@ async fn main() -> ExitCode {
     println!("\n## Targets\n");
     if missed.is_empty() {
         println!(
-            "Every target this run checked was met (load: 1 round trip on the critical path and ≤ {} items at every length; with {delay_ms} ms injected ≤ 1.3× the floor and never slower than replay; without, never slower than the two-step load, and ≥ 20× faster than replay at 10,000 events; stream: ≤ 2 reads and 1 write per order cold, 0 reads warm; binaries: bootstraps < 10 MiB, stream peak < 64 MiB).",
+            "Every target this run checked was met (load: 1 round trip on the critical path and ≤ {} items at every length on both engines; on dynalite with {delay_ms} ms injected: ≤ 1.2× the floor, ≤ 0.6× the two-step load, and at 10 events ≥ 0.95× replay's speed; stream: ≤ 2 reads and 1 write per order cold, 0 reads warm; binaries: bootstraps < 10 MiB, stream peak < 64 MiB).",
             1 + read_ahead
         );
         ExitCode::SUCCESS

@@ -1,4 +1,5 @@
 //! The maintenance function's integration tests: one binary, one local DynamoDB server.
 
+mod deployed;
 mod events;
 mod maintenance;
