@@ -42,12 +42,13 @@ async fn after_a_fold_change_old_snapshots_are_refused_and_a_rebuild_renews_ever
     let t = TestTables::new().await;
     let clock = Arc::new(ManualClock::at(NOW));
     // five orders with snapshots by the old fold; three are idle (the snapshot is at their
-    // newest event, so the stream would never write a newer one)
+    // newest event, so the stream would never write a newer one); longer than the read-ahead,
+    // so that their loads read the snapshot
     for o in 0..5u64 {
         let id = format!("f-{o}");
-        let events = history(&id, 20 + o);
+        let events = history(&id, 40 + o);
         bulk_insert_events(&t.client, &t.events_table, &events).await;
-        let at = if o < 3 { events.len() } else { 15 };
+        let at = if o < 3 { events.len() } else { 25 };
         put_from_old_fold(&t, Order::replay(&id, &events[..at]).unwrap()).await;
     }
     let repo = t.repository();
@@ -73,7 +74,7 @@ async fn after_a_fold_change_old_snapshots_are_refused_and_a_rebuild_renews_ever
     for o in 0..5u64 {
         let id = format!("f-{o}");
         let loaded = repo.load(&id).await.unwrap().unwrap();
-        assert_eq!(loaded.cost.snapshot_version, Some(20 + o), "{id}: the new snapshot is used");
+        assert_eq!(loaded.cost.snapshot_version, Some(40 + o), "{id}: the new snapshot is used");
         assert_eq!(loaded.cost.unusable_snapshots, 0, "{id}");
         assert_eq!(loaded.order, repo.load_by_replay(&id).await.unwrap().unwrap().order);
     }

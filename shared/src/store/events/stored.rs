@@ -42,6 +42,11 @@ impl StoredEvents {
             })
             .collect::<Result<Vec<_>, _>>()?;
         keyed.sort_unstable_by_key(|(sequence, _)| *sequence);
+        // Holding event 1 is holding the start (sequences start at 1). It matters: DynamoDB
+        // answers a Query that stopped at its Limit with a LastEvaluatedKey even when nothing
+        // is left (dynalite does too; moto does not), so a read-ahead of exactly the whole
+        // history would otherwise not know it had it.
+        let from_start = from_start || keyed.first().is_some_and(|(sequence, _)| *sequence == 1);
         Ok(StoredEvents { order_id: order_id.to_owned(), items: keyed, from_start })
     }
 
