@@ -113,7 +113,8 @@ impl LocalDynamo {
         Self::start_engine(Engine::Moto)
     }
 
-    fn start_engine(engine: Engine) -> io::Result<Self> {
+    /// Starts a server of `engine` on a free port (the bench measures both).
+    pub fn start_engine(engine: Engine) -> io::Result<Self> {
         // A port found free can be taken before the server binds it (by another process's
         // outgoing connection, say): try a few.
         let mut attempt = 0;

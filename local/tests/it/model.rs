@@ -492,7 +492,7 @@ impl World {
                     assert_eq!(Some(version), newest.get(*order).copied(), "{order}: loads use the newest")
                 }
                 None => assert!(
-                    newest.get(*order).is_none()
+                    !newest.contains_key(*order)
                         || loaded.cost.events_replayed as usize == self.appended[o].len(),
                     "{order}: a load without its snapshot replays the whole history it read: {:?}",
                     loaded.cost
