@@ -30,10 +30,11 @@ pub struct Distances {
 }
 
 impl Distances {
-    /// Events to read ahead for `order_id`: `base`, or the distance seen last time plus `base`
-    /// (for what arrived since), at most what the byte budget allows (never less than `base`).
+    /// Events to read ahead for `order_id`: `base`; or, when the order was further behind its
+    /// snapshot last time than `base` reaches, that distance plus `base` (for what arrived
+    /// since), at most what the byte budget allows.
     pub fn read_ahead(&self, order_id: &str, base: u32) -> u32 {
-        let Some(seen) = self.seen.get(order_id) else { return base };
+        let Some(seen) = self.seen.get(order_id).filter(|s| s.behind >= base) else { return base };
         let wanted = seen.behind.saturating_add(base);
         let affordable = READ_AHEAD_BYTE_BUDGET / u64::from(seen.bytes_per_event.max(1));
         wanted.min(u32::try_from(affordable).unwrap_or(u32::MAX)).max(base)
@@ -86,8 +87,10 @@ mod tests {
         let mut d = Distances::default();
         d.remember("o-1", 180, 180 * 300, 180);
         assert_eq!(d.read_ahead("o-1", 21), 201);
-        d.remember("o-1", 3, 3 * 300, 3);
-        assert_eq!(d.read_ahead("o-1", 21), 24, "the last load counts");
+        d.remember("o-1", 30, 30 * 300, 30);
+        assert_eq!(d.read_ahead("o-1", 21), 51, "the last load counts");
+        d.remember("o-1", 9, 9 * 300, 9);
+        assert_eq!(d.read_ahead("o-1", 21), 21, "within the default: the default");
         assert_eq!(d.read_ahead("o-2", 21), 21, "per order");
     }
 
