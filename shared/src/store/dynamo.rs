@@ -62,6 +62,17 @@ impl DynamoError {
 }
 
 impl DynamoError {
+    /// The table did not become ACTIVE in time after its creation.
+    pub fn not_active(table: &str, waited: std::time::Duration) -> Self {
+        DynamoError {
+            operation: "DescribeTable",
+            table: table.to_owned(),
+            code: "TableNotActive".into(),
+            transient: true,
+            source: format!("table {table} not ACTIVE after {waited:?}").into(),
+        }
+    }
+
     /// The table answered that it is busy: it is reachable, and more load will not help.
     pub fn is_throttling(&self) -> bool {
         self.code.as_str() == "429"

@@ -112,9 +112,41 @@ impl TableDef {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => Ok(()),
-            Err(e) => Err(crate::store::dynamo::DynamoError::new("CreateTable", name, e)),
+            Ok(_) => {}
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_in_use_exception() => {}
+            Err(e) => return Err(crate::store::dynamo::DynamoError::new("CreateTable", name, e)),
         }
+        wait_until_active(client, name).await
+    }
+}
+
+/// Waits until the table and its indexes are ACTIVE: DynamoDB answers a write to a table
+/// still CREATING with ResourceNotFoundException (moto's tables are ACTIVE at once, dynalite's
+/// a moment later, DynamoDB's after seconds).
+async fn wait_until_active(client: &Client, name: &str) -> Result<(), crate::store::dynamo::DynamoError> {
+    use aws_sdk_dynamodb::types::{IndexStatus, TableStatus};
+    let started = std::time::Instant::now();
+    let limit = std::time::Duration::from_secs(120);
+    loop {
+        let described = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| crate::store::dynamo::DynamoError::new("DescribeTable", name, e))?;
+        let active = described.table.is_some_and(|table| {
+            table.table_status() == Some(&TableStatus::Active)
+                && table
+                    .global_secondary_indexes()
+                    .iter()
+                    .all(|i| i.index_status() == Some(&IndexStatus::Active))
+        });
+        if active {
+            return Ok(());
+        }
+        if started.elapsed() > limit {
+            return Err(crate::store::dynamo::DynamoError::not_active(name, limit));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }
