@@ -231,3 +231,30 @@ async fn an_order_whose_snapshot_lags_far_loads_in_one_round_trip_once_its_conta
     let cold = t.repository().load("o-1").await.unwrap().unwrap();
     assert_eq!(cold.cost.critical_round_trips, 2);
 }
+
+#[tokio::test]
+async fn an_order_that_outgrows_its_read_ahead_costs_one_more_round_trip_once() {
+    let t = TestTables::new().await;
+    let repo = t.repository();
+    let events = plain_history("o-1", 40);
+    bulk_insert_events(&t.client, &t.events_table, &events[..10]).await;
+    repo.load("o-1").await.unwrap().unwrap(); // seen whole
+    // it grows past the read-ahead, and the stream snapshots it
+    bulk_insert_events(&t.client, &t.events_table, &events[10..]).await;
+    t.snapshot_store().put(&snapshot_at(&events, 35)).await.unwrap();
+    let first = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(
+        (first.cost.snapshot_version, first.cost.critical_round_trips),
+        (Some(35), 2),
+        "{:?}",
+        first.cost
+    );
+    let next = repo.load("o-1").await.unwrap().unwrap();
+    assert_eq!(
+        (next.cost.snapshot_version, next.cost.critical_round_trips),
+        (Some(35), 1),
+        "{:?}",
+        next.cost
+    );
+    assert_eq!(next.order, Order::replay("o-1", &events).unwrap());
+}

@@ -56,6 +56,14 @@ impl Distances {
         self.insert(order_id, seen);
     }
 
+    /// A load of `order_id` found more than its read-ahead: the next one asks for the snapshot
+    /// beside its read-ahead again.
+    pub fn forget_whole(&mut self, order_id: &str) {
+        if let Some(seen) = self.seen.get_mut(order_id) {
+            seen.whole = false;
+        }
+    }
+
     /// A load of `order_id` found its whole history in the read-ahead.
     pub fn remember_whole(&mut self, order_id: &str) {
         self.insert(order_id, Seen { behind: 0, bytes_per_event: 1, whole: true });
@@ -112,6 +120,9 @@ mod tests {
         assert_eq!(d.read_ahead("o-1", 21), 21);
         d.remember("o-1", 4, 4 * 300, 4);
         assert!(!d.whole("o-1"));
+        d.remember_whole("o-1");
+        d.forget_whole("o-1");
+        assert!(!d.whole("o-1"), "it outgrew its read-ahead");
     }
 
     #[test]

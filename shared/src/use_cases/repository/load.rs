@@ -153,7 +153,9 @@ impl OrderRepository {
             if whole(&hand) {
                 return Ok(First::Whole(hand));
             }
-            // it grew past the read-ahead since: the snapshot after all
+            // it grew past the read-ahead since: the snapshot after all, and beside the
+            // read-ahead again from the next load on
+            self.distances.lock().expect("distances lock").forget_whole(order_id);
             let lookup = snapshot_read.await;
             cost.read(lookup.as_ref().map(|l| l.cost).unwrap_or_default());
             return Ok(First::Both(Box::new(lookup), hand));
