@@ -486,7 +486,8 @@ impl StreamRunner {
         shard.attempts = 0;
         self.stats.sent_to_failure_destination += 1;
         let (first, last) = (&dropped[0], &dropped[dropped.len() - 1]);
-        let arrival = |t: &Taken| t.arrival.map(iso8601);
+        let arrival =
+            |t: &Taken| t.arrival.map(|secs| iso8601(UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64)));
         let mut response = json!({ "statusCode": 200, "executedVersion": "$LATEST" });
         if function_error == Some(true) {
             response["functionError"] = json!("Unhandled");
@@ -500,7 +501,7 @@ impl StreamRunner {
             },
             "responseContext": if function_error.is_some() { response } else { Value::Null },
             "version": "1.0",
-            "timestamp": iso8601_now(&*self.config.now),
+            "timestamp": iso8601((self.config.now)()),
             "DDBStreamBatchInfo": {
                 "shardId": id,
                 "startSequenceNumber": first.sequence,
@@ -669,17 +670,8 @@ fn verdict(response: &DynamoDbEventResponse, sequences: &[String]) -> Verdict {
     lowest.map_or(Verdict::Done, Verdict::FailedFrom)
 }
 
-fn iso8601(secs: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
-    humantime_like(t)
-}
-
-fn iso8601_now(now: &(dyn Fn() -> SystemTime + Send + Sync)) -> String {
-    humantime_like(now())
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ` (UTC), as Lambda writes times in failure records.
-fn humantime_like(t: SystemTime) -> String {
+fn iso8601(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // civil date from days since 1970-01-01 (Howard Hinnant's algorithm)

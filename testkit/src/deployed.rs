@@ -143,11 +143,6 @@ fn scalar(value: &Value, values: &BTreeMap<String, String>) -> String {
             let name = o["Ref"].as_str().unwrap();
             values.get(name).cloned().unwrap_or_else(|| panic!("no value for {name}"))
         }
-        Value::Object(o) if o.contains_key("Fn::Join") => {
-            let parts = &o["Fn::Join"];
-            let items = scalar(&parts[1], values);
-            items.split(',').collect::<Vec<_>>().join(parts[0].as_str().unwrap())
-        }
         other => other.to_string(),
     }
 }

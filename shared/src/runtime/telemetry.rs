@@ -145,7 +145,7 @@ fn in_quiet_detail<S: for<'a> LookupSpan<'a>>(span: &SpanRef<'_, S>) -> bool {
     false
 }
 
-/// Writes one INFO line when a timed span ends, in detailed invocations.
+/// Times the spans of detailed invocations, and writes one INFO line when each ends.
 struct Timings<W> {
     writer: W,
     sampler: DetailSampler,
@@ -161,13 +161,20 @@ where
         if !is_timed(span.metadata()) {
             return;
         }
-        let mut fields = Map::new();
-        attrs.record(&mut JsonFields(&mut fields));
-        let mut extensions = span.extensions_mut();
-        if is_invocation(span.metadata()) {
-            extensions.insert(Detailed(self.sampler.next()));
+        // Only what a detailed invocation will log is timed: a quiet one (most of the stream's)
+        // records nothing per call or order.
+        let detailed = if is_invocation(span.metadata()) {
+            let detailed = self.sampler.next();
+            span.extensions_mut().insert(Detailed(detailed));
+            detailed
+        } else {
+            !in_quiet_detail(&span)
+        };
+        if detailed {
+            let mut fields = Map::new();
+            attrs.record(&mut JsonFields(&mut fields));
+            span.extensions_mut().insert(Timed { start: Instant::now(), fields });
         }
-        extensions.insert(Timed { start: Instant::now(), fields });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
@@ -180,14 +187,9 @@ where
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(&id) else { return };
-        let invocation = span.scope().find(|s| is_invocation(s.metadata()));
-        let detailed =
-            invocation.as_ref().is_none_or(|i| i.extensions().get::<Detailed>().is_none_or(|d| d.0));
         let extensions = span.extensions();
         let Some(timed) = extensions.get::<Timed>() else { return };
-        if !detailed {
-            return;
-        }
+        let invocation = span.scope().find(|s| is_invocation(s.metadata()));
         let mut timestamp = String::new();
         let _ = SystemTime.format_time(&mut Writer::new(&mut timestamp));
         let mut line = Map::new();
