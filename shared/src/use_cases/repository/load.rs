@@ -163,7 +163,15 @@ impl OrderRepository {
         let (lookup, (hand, events_cost)) = tokio::select! {
             biased;
             newest = &mut events_read => {
-                let (hand, events_cost) = newest?;
+                // A failed events read ends the load as it did when both reads were joined:
+                // after the snapshot read has finished too, whichever failed first.
+                let (hand, events_cost) = match newest {
+                    Ok(newest) => newest,
+                    Err(error) => {
+                        let _ = snapshot_read.await;
+                        return Err(error.into());
+                    }
+                };
                 if whole(&hand) {
                     cost.read(events_cost);
                     cost.round_trips += 1; // the snapshot read, sent and not waited for
