@@ -1,7 +1,8 @@
 //! A TCP proxy in front of the local server that injects network faults without losing the
 //! server's data: cut every connection (the database went away), stall (requests hang until
 //! the client's timeout), or lose responses (the write landed, its answer did not); and
-//! latency: a delay on every request and every response, as a network in between would add.
+//! latency: a delay on every request and every response, as a network in between would add
+//! (or on one direction only, to order a read between two writes).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +22,10 @@ pub struct Proxy {
     stalled: Arc<AtomicBool>,
     /// Responses still to be dropped (the connection is closed instead of answering).
     lose: Arc<AtomicI64>,
-    /// Microseconds each request and each response are held before they are passed on.
-    delay_us: AtomicU64,
+    /// Microseconds each request is held before it is passed on.
+    request_delay_us: AtomicU64,
+    /// Microseconds each answer is held before it is passed back.
+    answer_delay_us: AtomicU64,
     up: watch::Sender<bool>,
     accept: std::sync::Mutex<Option<JoinHandle<()>>>,
     /// Accept loops aborted by `cut`, awaited by `restore` so the port is free again.
@@ -41,7 +44,8 @@ impl Proxy {
             budget: Arc::new(AtomicI64::new(-1)),
             stalled: Arc::new(AtomicBool::new(false)),
             lose: Arc::new(AtomicI64::new(0)),
-            delay_us: AtomicU64::new(0),
+            request_delay_us: AtomicU64::new(0),
+            answer_delay_us: AtomicU64::new(0),
             up,
             accept: std::sync::Mutex::new(None),
             aborted: std::sync::Mutex::new(Vec::new()),
@@ -89,11 +93,22 @@ impl Proxy {
     /// `delay` before passing it back: a round trip takes `2 × delay` more, as between a
     /// function and DynamoDB in its region. Zero turns it off.
     pub fn delay_each_way(&self, delay: Duration) {
-        self.delay_us.store(delay.as_micros() as u64, Ordering::SeqCst);
+        self.delay_requests(delay);
+        self.delay_answers(delay);
     }
 
-    fn delay(&self) -> Option<Duration> {
-        let us = self.delay_us.load(Ordering::SeqCst);
+    /// Holds every request for `delay`: the server reads later than the client asked.
+    pub fn delay_requests(&self, delay: Duration) {
+        self.request_delay_us.store(delay.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    /// Holds every answer for `delay`: the server has read, and the client learns it later.
+    pub fn delay_answers(&self, delay: Duration) {
+        self.answer_delay_us.store(delay.as_micros() as u64, Ordering::SeqCst);
+    }
+
+    fn delay(us: &AtomicU64) -> Option<Duration> {
+        let us = us.load(Ordering::SeqCst);
         (us > 0).then(|| Duration::from_micros(us))
     }
 
@@ -149,7 +164,7 @@ impl Proxy {
                 if me.stalled.load(Ordering::SeqCst) {
                     continue;
                 }
-                if let Some(delay) = me.delay().filter(|_| requests > 0) {
+                if let Some(delay) = Self::delay(&me.request_delay_us).filter(|_| requests > 0) {
                     tokio::time::sleep(delay).await;
                 }
                 if sw.write_all(&buf[..n]).await.is_err() {
@@ -173,7 +188,7 @@ impl Proxy {
                 if answer && lose.fetch_update(Ordering::SeqCst, Ordering::SeqCst, take_one).is_ok() {
                     break;
                 }
-                if let Some(delay) = me.delay().filter(|_| answer) {
+                if let Some(delay) = Self::delay(&me.answer_delay_us).filter(|_| answer) {
                     tokio::time::sleep(delay).await;
                 }
                 if cw.write_all(&buf[..n]).await.is_err() {

@@ -4,9 +4,15 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use shared::domain::{Order, RecordedEvent};
-use shared::store::events::event_to_item;
-use shared::use_cases::repository::{DEFAULT_READ_AHEAD, RepositoryError};
-use testkit::{TestTables, bulk_insert_events, bulk_insert_items, plain_history, snapshot_at};
+use shared::store::events::{EventStore, event_to_item};
+use shared::store::snapshots::SnapshotStore;
+use shared::use_cases::repository::{DEFAULT_READ_AHEAD, LoadCost, OrderRepository, RepositoryError};
+use std::sync::Arc;
+use std::time::Duration;
+use testkit::{
+    Proxy, TestTables, bulk_insert_events, bulk_insert_items, client_for, plain_history, shared_server,
+    snapshot_at,
+};
 
 #[tokio::test]
 async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
@@ -257,4 +263,70 @@ async fn an_order_that_outgrows_its_read_ahead_costs_one_more_round_trip_once() 
         next.cost
     );
     assert_eq!(next.order, Order::replay("o-1", &events).unwrap());
+}
+
+/// The race behind a stream batch of an order's first events: its read-ahead is answered
+/// while the order has no events yet, and its snapshot read after event 1 and a snapshot of it
+/// were written. `events_proxy` and `snapshots_proxy` order the reads around the writes.
+async fn race_with_the_first_event(
+    t: &TestTables,
+    events_proxy: &Proxy,
+    snapshots_proxy: &Proxy,
+    load: impl std::future::Future<Output = Option<(Order, LoadCost)>> + Send + 'static,
+) -> (Vec<RecordedEvent>, Option<(Order, LoadCost)>) {
+    let events = plain_history("o-1", 1);
+    let loading = tokio::spawn(load);
+    // the read-ahead has reached the server (and found nothing) well before this
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bulk_insert_events(&t.client, &t.events_table, &events).await;
+    t.snapshot_store().put(&snapshot_at(&events, 1)).await.unwrap();
+    let loaded = loading.await.unwrap();
+    events_proxy.cut();
+    snapshots_proxy.cut();
+    (events, loaded)
+}
+
+/// A repository whose event reads go through one proxy and snapshot reads through another.
+async fn repository_between(t: &TestTables) -> (OrderRepository, Arc<Proxy>, Arc<Proxy>) {
+    let (events_proxy, snapshots_proxy) =
+        (Proxy::start(shared_server().port()).await, Proxy::start(shared_server().port()).await);
+    let repo = OrderRepository::new(
+        EventStore::new(client_for(&events_proxy.endpoint()), &t.events_table),
+        SnapshotStore::new(client_for(&snapshots_proxy.endpoint()), &t.snapshots_table),
+    );
+    (repo, events_proxy, snapshots_proxy)
+}
+
+#[tokio::test]
+async fn a_bounded_load_whose_read_ahead_found_nothing_folds_from_the_snapshot_written_meanwhile() {
+    let t = TestTables::new().await;
+    let (repo, events_proxy, snapshots_proxy) = repository_between(&t).await;
+    // the snapshot read reaches the server after the writes
+    snapshots_proxy.delay_requests(Duration::from_millis(900));
+    let load = async move {
+        let loaded = repo.load_folded("o-1", Some(1), 1).await.unwrap();
+        loaded.map(|(folded, cost)| (folded.into_current(), cost))
+    };
+    let (events, loaded) = race_with_the_first_event(&t, &events_proxy, &snapshots_proxy, load).await;
+
+    let (order, cost) = loaded.expect("the order exists: its snapshot was found");
+    assert_eq!(order, Order::replay("o-1", &events).unwrap());
+    assert_eq!(cost.snapshot_version, Some(1), "{cost:?}");
+    assert_eq!((cost.unusable_snapshots, cost.fallback), (0, None), "nothing was unusable");
+}
+
+#[tokio::test]
+async fn a_plain_load_that_finds_a_snapshot_newer_than_its_empty_read_ahead_reads_the_events_anew() {
+    let t = TestTables::new().await;
+    let (repo, events_proxy, snapshots_proxy) = repository_between(&t).await;
+    // the read-ahead is read at once and answered late, after the snapshot read's answer
+    events_proxy.delay_answers(Duration::from_millis(1500));
+    snapshots_proxy.delay_requests(Duration::from_millis(900));
+    let load = async move { repo.load("o-1").await.unwrap().map(|loaded| (loaded.order, loaded.cost)) };
+    let (events, loaded) = race_with_the_first_event(&t, &events_proxy, &snapshots_proxy, load).await;
+
+    let (order, cost) = loaded.expect("the order exists: its snapshot was found");
+    assert_eq!(order, Order::replay("o-1", &events).unwrap());
+    assert_eq!(cost.snapshot_version, Some(1), "{cost:?}");
+    assert_eq!((cost.unusable_snapshots, cost.fallback), (0, None), "nothing was unusable");
 }

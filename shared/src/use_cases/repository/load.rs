@@ -62,6 +62,13 @@ impl LoadCost {
     }
 }
 
+/// The snapshot found was folded from events past the last the read-ahead holds: the events
+/// read was answered before they were appended, so it is not the whole history.
+fn outran(lookup: &Result<SnapshotLookup, SnapshotStoreError>, hand: &StoredEvents) -> bool {
+    let folded_upto = lookup.as_ref().ok().and_then(|l| l.snapshot.as_ref()).map(|s| s.last_event_sequence);
+    folded_upto.is_some_and(|upto| hand.last().is_none_or(|last| last < upto))
+}
+
 /// What the first reads of a load with a read-ahead gave.
 enum First {
     /// The read-ahead holds the whole history: the load is its replay.
@@ -182,7 +189,8 @@ impl OrderRepository {
             lookup = &mut snapshot_read => (lookup, events_read.await?),
         };
         cost.read_together(lookup.as_ref().map(|l| l.cost).unwrap_or_default(), events_cost);
-        Ok(if whole(&hand) { First::Whole(hand) } else { First::Both(Box::new(lookup), hand) })
+        let whole = whole(&hand) && !outran(&lookup, &hand);
+        Ok(if whole { First::Whole(hand) } else { First::Both(Box::new(lookup), hand) })
     }
 
     /// The fold from the snapshot found (or a replay when there is none, or it does not fit),
@@ -218,6 +226,11 @@ impl OrderRepository {
         // Fold from the snapshot's own last event: it proves the history the snapshot was
         // folded from is still the stored one.
         let anchor = snapshot.last_event_sequence;
+        if hand.last().is_none() {
+            // The read-ahead found no events, and was answered before the ones this snapshot
+            // was folded from were appended: it proves nothing, so the events are read anew.
+            hand = StoredEvents::none(order_id);
+        }
         self.read_missing(order_id, anchor, upto, &mut hand, &mut cost).await?;
         let mut events = hand.decode_from(anchor)?;
         let anchored = events.first().is_some_and(|first| {

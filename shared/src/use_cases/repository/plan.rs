@@ -31,7 +31,8 @@ pub fn missing(from: u64, upto: Option<u64>, hand: InHand) -> Missing {
         (Some(first), Some(_)) if from < first && !hand.from_start => Missing::Older { from, to: first - 1 },
         (Some(_), Some(_)) => Missing::Nothing,
         // The read-ahead found no events at all: an order without history, unless a snapshot
-        // of it (`from > 1`) was written since.
+        // of it (`from > 1`) was written since. (A snapshot at event 1 is told apart by the
+        // caller, which then holds nothing rather than an empty history.)
         _ if hand.from_start && from <= 1 => Missing::Nothing,
         _ => Missing::From(from),
     };
