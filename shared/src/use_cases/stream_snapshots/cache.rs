@@ -2,17 +2,20 @@
 //! as of its last processed event (events are immutable, so a stale entry can only cost a
 //! redundant conditional write, never a wrong snapshot), or that its history cannot be read
 //! (so later records of it cost nothing until it is checked again).
+//!
+//! Public so the capacity simulation (`make capacity`) holds this very type in each of its
+//! simulated containers.
 
 use crate::domain::Order;
 use crate::domain::folded_order::{FoldedOrder, SnapshotRef};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Orders kept between batches in a warm container, by default.
 pub const DEFAULT_CACHE_CAPACITY: usize = 2048;
 
 /// What the container remembers of an order.
 #[derive(Clone, Debug)]
-pub(super) enum Remembered {
+pub enum Remembered {
     /// Folded up to its last processed event, with the newest snapshot known.
     Folded(Box<FoldedOrder>),
     /// Its history could not be read at `sequence`, as of `checked_at` (ms).
@@ -20,48 +23,68 @@ pub(super) enum Remembered {
 }
 
 #[derive(Debug)]
-pub(super) struct StateCache {
+pub struct StateCache {
     capacity: usize,
     tick: u64,
     /// order id -> (last use, what is remembered).
     entries: HashMap<String, (u64, Remembered)>,
+    /// last use -> order id, oldest first: eviction takes the first, not a scan of every entry
+    /// (a full cache evicts on every record of an order it does not hold).
+    by_use: BTreeMap<u64, String>,
 }
 
 impl StateCache {
-    pub(super) fn new(capacity: usize) -> Self {
-        StateCache { capacity, tick: 0, entries: HashMap::new() }
+    pub fn new(capacity: usize) -> Self {
+        StateCache { capacity, tick: 0, entries: HashMap::new(), by_use: BTreeMap::new() }
     }
 
-    pub(super) fn set_capacity(&mut self, capacity: usize) {
+    pub fn set_capacity(&mut self, capacity: usize) {
         self.capacity = capacity;
+        while self.entries.len() > capacity {
+            self.evict_oldest();
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
     }
 
     /// Removes and returns what is remembered of the order.
-    pub(super) fn take(&mut self, order_id: &str) -> Option<Remembered> {
-        self.entries.remove(order_id).map(|(_, remembered)| remembered)
+    pub fn take(&mut self, order_id: &str) -> Option<Remembered> {
+        let (used, remembered) = self.entries.remove(order_id)?;
+        self.by_use.remove(&used);
+        Some(remembered)
     }
 
     /// Forgets the order (one of its events changed in place: its history must be read again).
-    pub(super) fn forget(&mut self, order_id: &str) {
-        self.entries.remove(order_id);
+    pub fn forget(&mut self, order_id: &str) {
+        self.take(order_id);
     }
 
-    pub(super) fn put_folded(&mut self, order_id: String, state: Order, snapshot: Option<SnapshotRef>) {
+    pub fn put_folded(&mut self, order_id: String, state: Order, snapshot: Option<SnapshotRef>) {
         self.put(order_id, Remembered::Folded(Box::new(FoldedOrder::settled(state, snapshot))));
     }
 
-    pub(super) fn put(&mut self, order_id: String, remembered: Remembered) {
+    pub fn put(&mut self, order_id: String, remembered: Remembered) {
         if self.capacity == 0 {
             return;
         }
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(&order_id) {
-            let oldest = self.entries.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| k.clone());
-            if let Some(oldest) = oldest {
-                self.entries.remove(&oldest);
-            }
+        if self.take(&order_id).is_none() && self.entries.len() >= self.capacity {
+            self.evict_oldest();
         }
         self.tick += 1;
+        self.by_use.insert(self.tick, order_id.clone());
         self.entries.insert(order_id, (self.tick, remembered));
+    }
+
+    fn evict_oldest(&mut self) {
+        if let Some((_, oldest)) = self.by_use.pop_first() {
+            self.entries.remove(&oldest);
+        }
     }
 }
 
@@ -107,5 +130,28 @@ mod tests {
             .put("a".into(), Remembered::Unreadable { sequence: Some(6), reason: "x".into(), checked_at: 0 });
         cache.forget("a");
         assert!(cache.take("a").is_none());
+    }
+
+    #[test]
+    fn storing_an_order_again_makes_it_the_newest() {
+        let mut cache = StateCache::new(2);
+        cache.put_folded("a".into(), at(1), None);
+        cache.put_folded("b".into(), at(2), None);
+        cache.put_folded("a".into(), at(3), None);
+        cache.put_folded("c".into(), at(4), None);
+        assert!(cache.take("b").is_none(), "b was the least recently stored");
+        assert_eq!(version(cache.take("a")), Some(3));
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn a_smaller_capacity_drops_the_oldest_at_once() {
+        let mut cache = StateCache::new(3);
+        for (i, id) in ["a", "b", "c"].into_iter().enumerate() {
+            cache.put_folded(id.into(), at(i as u64), None);
+        }
+        cache.set_capacity(1);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(version(cache.take("c")), Some(2));
     }
 }

@@ -6,7 +6,7 @@
 //! - `change`: what a record is (event, ignored, poison);
 //! - `batch` (here): group by order, run orders concurrently, name the first failure;
 //! - `order`: one order: fold (warm cache or load), decide, write;
-//! - `cache`: the warm container's order states;
+//! - `cache`: the warm container's order states (public: the capacity simulation holds it);
 //! - `report`: what the batch did, as metrics.
 //!
 //! Records it cannot understand (invariant 5 in docs/invariants.md) are *reported as
@@ -20,7 +20,7 @@
 //! they cost no reads; it reads the order again after [`UNREADABLE_RECHECK`], when one of its
 //! events changes in place (a repair), or in a new container (a deploy).
 
-mod cache;
+pub mod cache;
 mod change;
 mod order;
 mod report;
