@@ -15,7 +15,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 
-.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all seed-local bench clean
+.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all seed-local bench capacity clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,9 +78,12 @@ invoke-all: venv ## every sample event through its function under AWS's emulator
 	cargo build --quiet $(addprefix -p ,$(FUNCTIONS))
 	cargo run --quiet -p local --bin local-invoke -- --all
 
-bench: build ## benchmarks against moto: load cost vs history, stream throughput, binaries (prints tables)
+bench: build ## benchmarks on dynalite and moto: load cost vs history, stream throughput, binaries, logs (prints tables; writes capacity/inputs.json)
 	cargo build --release --quiet -p bench $(addprefix -p ,$(FUNCTIONS))
-	target/release/bench $(BENCH_ARGS)
+	cargo run --release --quiet -p bench -- $(BENCH_ARGS)
+
+capacity: venv ## the month's cost and the limits that bind per traffic tier, from make bench's figures (capacity/inputs.json) and a simulation of the stream
+	cargo run --release --quiet -p capacity
 
 clean: ## remove build output and the venv
 	cargo clean

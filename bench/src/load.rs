@@ -4,9 +4,9 @@
 //! events asks of this server), full replay, the two-step load (snapshot, then its tail), and
 //! the speculative load (snapshot and newest events at once).
 
-use crate::chart::{Panel, Series};
 use crate::scenarios::{THRESHOLD, history};
 use crate::stats::Spread;
+use capacity::plot::{Panel, Scale, Series};
 use shared::domain::Order;
 use shared::store::dynamo::{n, s};
 use shared::store::snapshots::NewSnapshot;
@@ -32,6 +32,8 @@ pub struct LoadRow {
     pub replay: LoadCost,
     pub two_step: LoadCost,
     pub snapshot: LoadCost,
+    /// Read units of the newest-snapshot lookup alone: the snapshot table's part of a load.
+    pub snapshot_read_units: f64,
 }
 
 /// An order of `events` events whose newest snapshot is `THRESHOLD - 1` events behind (the
@@ -57,6 +59,7 @@ pub async fn measure(
         rule: None,
     };
     t.snapshot_store().put(&snapshot).await.expect("put snapshot");
+    let lookup = t.snapshot_store().latest_usable(ORDER).await.expect("the snapshot lookup");
     let proxy = Proxy::start(server.port()).await;
     let client = client_for(&proxy.endpoint());
     let speculative = t.repository_via(client.clone()).with_read_ahead(Some(read_ahead));
@@ -134,6 +137,7 @@ pub async fn measure(
             replay,
             two_step: two_step_cost,
             snapshot: snapshot_cost,
+            snapshot_read_units: lookup.cost.read_units,
         });
     }
     proxy.cut();
@@ -144,6 +148,24 @@ pub async fn measure(
 async fn loaded(load: impl Future<Output = Result<Option<Loaded>, RepositoryError>>) -> (Order, LoadCost) {
     let loaded = load.await.expect("load").expect("the order exists");
     (loaded.order, loaded.cost)
+}
+
+/// The figures the capacity model reads: each length's speculative load and replay, with
+/// `delay` injected (the rows the latency targets are judged on).
+pub fn measured(rows: &[LoadRow], delay: Duration) -> Vec<capacity::inputs::LoadMeasured> {
+    rows.iter()
+        .filter(|r| r.delay == delay)
+        .map(|r| capacity::inputs::LoadMeasured {
+            events: r.events,
+            items: r.snapshot.items_read,
+            bytes: r.snapshot.bytes_read,
+            read_units: r.snapshot.read_units,
+            snapshot_read_units: r.snapshot_read_units,
+            critical_round_trips: r.snapshot.critical_round_trips,
+            replay_items: r.replay.items_read,
+            replay_read_units: r.replay.read_units,
+        })
+        .collect()
 }
 
 /// Prints one engine's table; returns the targets missed. The latency targets are judged on
@@ -228,11 +250,12 @@ pub fn chart(rows: &[LoadRow], delay: Duration) -> Option<String> {
     };
     let title =
         format!("Load time on {:?}, median ({} ms injected each way)", rows[0].engine, delay.as_millis());
-    Some(crate::chart::render(
+    Some(capacity::plot::render(
         &[
             Panel {
                 title: &title,
                 y_label: "milliseconds",
+                y_scale: Scale::Log,
                 series: vec![
                     line("full replay", "#d62728", &|r| r.replay_ms.median),
                     line("two-step", "#ff7f0e", &|r| r.two_step_ms.median),
@@ -244,6 +267,7 @@ pub fn chart(rows: &[LoadRow], delay: Duration) -> Option<String> {
             Panel {
                 title: "Items read per load",
                 y_label: "items",
+                y_scale: Scale::Log,
                 series: vec![
                     line("full replay", "#d62728", &|r| r.replay.items_read as f64),
                     line("two-step", "#ff7f0e", &|r| r.two_step.items_read as f64),

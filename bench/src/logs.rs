@@ -20,6 +20,14 @@ pub struct LogBytes {
 }
 
 impl LogBytes {
+    /// The figures the capacity model reads.
+    pub fn measured(&self) -> capacity::inputs::LogsMeasured {
+        capacity::inputs::LogsMeasured {
+            bytes_per_1000_events_detailed: self.detailed,
+            bytes_per_1000_events_quiet: self.quiet,
+        }
+    }
+
     pub fn at_share(&self, share: f64) -> f64 {
         share * self.detailed + (1.0 - share) * self.quiet
     }

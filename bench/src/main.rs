@@ -2,11 +2,11 @@
 //! for: loads (one-request floor, full replay, two-step and speculative) at growing history
 //! lengths, without and with injected network latency; the stream
 //! function's throughput and storage requests; each function binary's size, start-up and
-//! memory. Prints tables (median and min–max of several runs) and the target checks, and
-//! renders docs/bench-load.svg.
+//! memory. Prints tables (median and min–max of several runs) and the target checks, renders
+//! docs/bench-load.svg, and writes the figures the capacity model reads into
+//! capacity/inputs.json (`make capacity`).
 
 mod binaries;
-mod chart;
 mod load;
 mod logs;
 mod profile;
@@ -34,6 +34,7 @@ async fn main() -> ExitCode {
     let release =
         std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)).unwrap_or_default();
     let mut missed = Vec::new();
+    let mut measured = capacity::inputs::Measured::default();
 
     // ---- loads ---------------------------------------------------------------------------
     let lengths: &[u64] = match (part("load"), quick) {
@@ -77,6 +78,7 @@ async fn main() -> ExitCode {
     }
     let dynalite_rows: Vec<load::LoadRow> =
         rows.into_iter().filter(|r| r.engine == Engine::Dynalite).collect();
+    measured.loads = load::measured(&dynalite_rows, injected);
     if let Some(svg) = load::chart(&dynalite_rows, injected) {
         let chart_path = root.join("docs/bench-load.svg");
         match std::fs::create_dir_all(root.join("docs")).and_then(|_| std::fs::write(&chart_path, svg)) {
@@ -86,7 +88,7 @@ async fn main() -> ExitCode {
     }
 
     if part("profile") {
-        profile::report();
+        measured.cpu = Some(profile::report());
     }
 
     // ---- the stream function -------------------------------------------------------------
@@ -103,6 +105,9 @@ async fn main() -> ExitCode {
     for &(records, orders) in shapes {
         eprintln!("  {records} records over {orders} orders…");
         let s = scenarios::stream(records, orders, runs.min(3)).await;
+        if (records, orders) == (1_000, 100) {
+            measured.stream = Some(s.measured());
+        }
         println!(
             "| {} | {} | {} | {} | {:.3} / {:.3} | {:.1} / {:.1} | {:.1} | {} |",
             s.records,
@@ -246,6 +251,7 @@ async fn main() -> ExitCode {
         log_env.insert("AWS_LAMBDA_FUNCTION_TIMEOUT".into(), "60".into());
         match logs::measure(&host, &log_env).await {
             Ok(bytes) => {
+                measured.logs = Some(bytes.measured());
                 println!(
                     "\n## Stream function logs (JSON, as deployed; 100-record batches, one record per order)\n"
                 );
@@ -269,6 +275,12 @@ async fn main() -> ExitCode {
         }
     }
 
+    let parts = ["load", "profile", "stream", "logs"].into_iter().filter(|p| part(p)).collect();
+    match record(measured, parts, quick) {
+        Ok(path) => println!("\nThe capacity model's inputs: {} (make capacity)", path.display()),
+        Err(e) => missed.push(format!("cannot record the capacity model's inputs: {e}")),
+    }
+
     println!("\n## Targets\n");
     if missed.is_empty() {
         println!(
@@ -282,6 +294,40 @@ async fn main() -> ExitCode {
         }
         ExitCode::FAILURE
     }
+}
+
+/// Writes what this run measured into the capacity model's inputs, keeping what the parts
+/// that did not run measured before.
+fn record(
+    fresh: capacity::inputs::Measured,
+    parts: Vec<&str>,
+    quick: bool,
+) -> Result<std::path::PathBuf, capacity::inputs::InputsError> {
+    let path = capacity::inputs::default_path();
+    let mut inputs = capacity::inputs::Inputs::read(&path)?;
+    let kept = &mut inputs.measured;
+    if !fresh.loads.is_empty() {
+        kept.loads = fresh.loads;
+    }
+    kept.stream = fresh.stream.or(kept.stream.take());
+    kept.cpu = fresh.cpu.or(kept.cpu.take());
+    kept.logs = fresh.logs.or(kept.logs.take());
+    let output = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .unwrap_or_default()
+    };
+    kept.run = Some(capacity::inputs::BenchRun {
+        date: output("date", &["-u", "+%Y-%m-%d"]),
+        commit: output("git", &["rev-parse", "--short", "HEAD"]),
+        quick,
+        parts: parts.into_iter().map(str::to_owned).collect(),
+    });
+    inputs.write(&path)?;
+    Ok(path)
 }
 
 /// The value after `name` in `args`, or `default` when `name` is absent; a missing or

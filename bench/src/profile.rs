@@ -7,7 +7,7 @@ use crate::scenarios::{THRESHOLD, history};
 use crate::stats::Spread;
 use flate2::read::DeflateDecoder;
 use shared::domain::{LineItem, Money, Order};
-use shared::store::dynamo::{Item, get_b};
+use shared::store::dynamo::{Item, get_b, item_size};
 use shared::store::events::{event_from_item, event_to_item};
 use shared::store::snapshots::{NewSnapshot, codec};
 use std::hint::black_box;
@@ -30,6 +30,8 @@ fn time(mut f: impl FnMut()) -> Spread {
 
 struct Costs {
     json_bytes: usize,
+    /// The whole item as DynamoDB sizes it.
+    item_bytes: usize,
     stored_bytes: usize,
     decode: Spread,
     inflate: Option<Spread>,
@@ -52,6 +54,7 @@ fn snapshot_costs(state: Order) -> Costs {
     let compressed = stored.len() != json.len();
     Costs {
         json_bytes: metadata.state_bytes as usize,
+        item_bytes: item_size(&item),
         stored_bytes: stored.len(),
         decode: time(|| {
             black_box(codec::decode(black_box(&item)).expect("usable"));
@@ -72,8 +75,21 @@ fn snapshot_costs(state: Order) -> Costs {
     }
 }
 
-/// Prints the per-load CPU table.
-pub fn report() {
+/// Median µs to parse Lambda's event of `records` INSERT records, as the stream function does.
+fn parse_batch(records: usize) -> Spread {
+    let events = history("o-parse", records as u64);
+    let batch = testkit::stream_events::insert_batch(&events, 1);
+    let text = serde_json::to_vec(&batch).expect("serializes");
+    // as the runtime hands it over: the bytes straight into the raw event, then each record
+    time(|| {
+        let raw: snapshot_stream::RawStreamEvent =
+            serde_json::from_slice(black_box(&text)).expect("an event");
+        black_box(snapshot_stream::parse(&raw).expect("parses"));
+    })
+}
+
+/// Prints the per-load CPU table; returns the figures the capacity model reads.
+pub fn report() -> capacity::inputs::CpuMeasured {
     let events = history("o-profile", 1_000);
     let at = events.len() - (THRESHOLD as usize - 1);
     let small = Order::replay("o-profile", &events[..at]).expect("folds");
@@ -101,6 +117,8 @@ pub fn report() {
     };
     let clone = |base: &Order| time(|| drop(black_box(base.clone())));
     let (s, l) = (snapshot_costs(small.clone()), snapshot_costs(large.clone()));
+    let (one, hundred) = (parse_batch(1), parse_batch(100));
+    let folded_small = fold(&small);
     println!("\n## Per-load CPU in this process (release build, median (min–max) µs of {ITERATIONS})\n");
     println!(
         "| step | bench order ({} B JSON, stored as is) | 500-line order ({} B JSON, {} B deflated) |",
@@ -116,6 +134,21 @@ pub fn report() {
     row("  of which SHA-256 checksum", Some(s.checksum), Some(l.checksum));
     row("  of which JSON → state", Some(s.parse), Some(l.parse));
     row("10 event items decoded (anchor + tail)", Some(decode_tail), Some(decode_tail));
-    row("9 events folded (state cloned first)", Some(fold(&small)), Some(fold(&large)));
+    row("9 events folded (state cloned first)", Some(folded_small), Some(fold(&large)));
     row("  of which the clone a fold keeps", Some(clone(&small)), Some(clone(&large)));
+    row("Lambda's stream event parsed: 1 record", Some(one), None);
+    row("Lambda's stream event parsed: 100 records", Some(hundred), None);
+
+    // a record: its share of the event's parse, and its event item decoded
+    let parse_per_record = ((hundred.median - one.median) / 99.0).max(0.0);
+    let per_record = parse_per_record + decode_tail.median / tail_items.len() as f64;
+    let event_bytes = events.iter().map(|e| item_size(&event_to_item(e))).sum::<usize>() / events.len();
+    capacity::inputs::CpuMeasured {
+        per_batch_us: (one.median - parse_per_record).max(0.0),
+        per_record_us: per_record,
+        per_cold_order_us: s.decode.median + decode_tail.median,
+        per_event_folded_us: folded_small.median / 9.0,
+        event_item_bytes: event_bytes as u64,
+        snapshot_item_bytes: s.item_bytes as u64,
+    }
 }

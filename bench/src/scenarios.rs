@@ -61,6 +61,8 @@ pub struct StreamRow {
     pub warm_reads_per_order: f64,
     pub writes_per_order: f64,
     pub snapshots_per_batch: u64,
+    /// Write requests per snapshot written (a conditional put each).
+    pub writes_per_snapshot: f64,
 }
 
 /// A batch of `records` INSERTs over `orders` orders, interleaved as a stream carries them,
@@ -79,6 +81,7 @@ pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
         warm_reads_per_order: 0.0,
         writes_per_order: 0.0,
         snapshots_per_batch: 0,
+        writes_per_snapshot: 0.0,
     };
     for _ in 0..runs {
         let t = TestTables::new().await;
@@ -114,10 +117,27 @@ pub async fn stream(records: usize, orders: usize, runs: usize) -> StreamRow {
         row.warm_reads_per_order = w.storage_reads as f64 / orders as f64;
         row.writes_per_order = (c.storage_writes.max(w.storage_writes)) as f64 / orders as f64;
         row.snapshots_per_batch = c.snapshots_written.max(w.snapshots_written);
+        let snapshots = (c.snapshots_written + w.snapshots_written).max(1);
+        row.writes_per_snapshot = (c.storage_writes + w.storage_writes) as f64 / snapshots as f64;
     }
     row.cold_rps = Spread::of(cold_rps);
     row.warm_rps = Spread::of(warm_rps);
     row
+}
+
+impl StreamRow {
+    /// The figures the capacity model reads.
+    pub fn measured(&self) -> capacity::inputs::StreamMeasured {
+        capacity::inputs::StreamMeasured {
+            records_per_batch: self.records as u64,
+            orders_per_batch: self.orders as u64,
+            cold_requests_per_record: self.cold_requests_per_record,
+            warm_requests_per_record: self.warm_requests_per_record,
+            cold_reads_per_order: self.cold_reads_per_order,
+            warm_reads_per_order: self.warm_reads_per_order,
+            writes_per_snapshot: self.writes_per_snapshot,
+        }
+    }
 }
 
 /// A batch built as JSON, parsed as the stream function parses Lambda's event.

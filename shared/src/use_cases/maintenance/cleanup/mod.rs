@@ -25,7 +25,7 @@ use tracing::{info, warn};
 /// Keys read per scan page: one page's orders are cleaned before the deadline is checked again.
 pub const SCAN_PAGE: u16 = 200;
 /// Orders cleaned at once within a page.
-const ORDER_CONCURRENCY: usize = 8;
+pub const ORDER_CONCURRENCY: usize = 8;
 
 /// What one run did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]

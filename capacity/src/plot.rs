@@ -1,5 +1,5 @@
 //! A small SVG line chart (no plotting dependency, no fonts needed): log-scale x, linear or
-//! log-scale y, one line per series.
+//! log-scale y, one line per series. Draws the bench's load chart and the capacity plots.
 
 pub struct Series<'a> {
     pub name: &'a str,
@@ -10,7 +10,16 @@ pub struct Series<'a> {
 pub struct Panel<'a> {
     pub title: &'a str,
     pub y_label: &'a str,
+    pub y_scale: Scale,
     pub series: Vec<Series<'a>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    /// Decades.
+    Log,
+    /// From zero, in fifths of the top value.
+    Linear,
 }
 
 const W: f64 = 460.0;
@@ -37,10 +46,13 @@ fn panel_svg(panel: &Panel, x0: f64, x_label: &str) -> String {
     let points: Vec<(f64, f64)> = panel.series.iter().flat_map(|s| s.points.iter().copied()).collect();
     let lx = |v: f64| v.max(1e-9).log10();
     let (xmin, xmax) = bounds(points.iter().map(|p| lx(p.0)));
-    let (ymin, ymax) = bounds(points.iter().map(|p| lx(p.1)));
-    let (ymin, ymax) = (ymin.floor(), ymax.ceil().max(ymin.floor() + 1.0));
+    let linear = panel.y_scale == Scale::Linear;
+    let ly = |v: f64| if linear { v } else { lx(v) };
+    let (ymin, ymax) = bounds(points.iter().map(|p| ly(p.1)));
+    let (ymin, ymax) =
+        if linear { (0.0, nice_top(ymax)) } else { (ymin.floor(), ymax.ceil().max(ymin.floor() + 1.0)) };
     let px = |x: f64| x0 + LEFT + (lx(x) - xmin) / (xmax - xmin).max(1e-9) * (W - LEFT - RIGHT);
-    let py = |y: f64| TOP + (1.0 - (lx(y) - ymin) / (ymax - ymin)) * (H - TOP - BOTTOM);
+    let py = |y: f64| TOP + (1.0 - (ly(y) - ymin) / (ymax - ymin)) * (H - TOP - BOTTOM);
     let mut s = format!(
         "<text x=\"{}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
         x0 + LEFT,
@@ -50,17 +62,19 @@ fn panel_svg(panel: &Panel, x0: f64, x_label: &str) -> String {
     let (bx, by) = (x0 + LEFT, H - BOTTOM);
     s += &format!("<line x1=\"{bx}\" y1=\"{TOP}\" x2=\"{bx}\" y2=\"{by}\" stroke=\"black\"/>\n");
     s += &format!("<line x1=\"{bx}\" y1=\"{by}\" x2=\"{}\" y2=\"{by}\" stroke=\"black\"/>\n", x0 + W - RIGHT);
+    let step = if linear { (ymax - ymin) / 5.0 } else { 1.0 };
     let mut d = ymin;
     while d <= ymax + 1e-9 {
         let y = TOP + (1.0 - (d - ymin) / (ymax - ymin)) * (H - TOP - BOTTOM);
+        let label = if linear { human(d) } else { human(10f64.powf(d)) };
         s += &format!(
             "<line x1=\"{bx}\" y1=\"{y}\" x2=\"{}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
             x0 + W - RIGHT,
             bx - 6.0,
             y + 4.0,
-            human(10f64.powf(d))
+            label
         );
-        d += 1.0;
+        d += step;
     }
     for p in panel.series.first().map(|s| s.points.clone()).unwrap_or_default() {
         s += &format!(
@@ -115,12 +129,25 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     values.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)))
 }
 
+/// 1, 2 or 5 times a power of ten, at or above `v`.
+fn nice_top(v: f64) -> f64 {
+    if v <= 0.0 {
+        return 1.0;
+    }
+    let decade = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * decade)
+        .find(|top| *top >= v * (1.0 - 1e-9))
+        .unwrap_or(10.0 * decade)
+}
+
 fn human(v: f64) -> String {
     if v >= 1000.0 {
         format!("{}k", (v / 1000.0).round())
     } else if v >= 1.0 {
         format!("{}", v.round())
     } else {
-        format!("{v}")
+        format!("{}", (v * 1000.0).round() / 1000.0)
     }
 }
