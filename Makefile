@@ -58,7 +58,7 @@ schemas: ## regenerate the published event contract in schemas/ from the Rust ty
 
 build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))
-	@ls -l $(addprefix target/lambda/,$(addsuffix /bootstrap,$(FUNCTIONS)))
+	@ls -l $(addprefix $(or $(CARGO_TARGET_DIR),target)/lambda/,$(addsuffix /bootstrap,$(FUNCTIONS)))
 
 sam-build: venv ## sam build --beta-features (cargo lambda, no Docker) into .aws-sam/
 	sam build --beta-features

@@ -139,6 +139,12 @@ fn config(inputs: &Inputs, m: &Complete, d: &Deployed, rate: f64, slots: usize, 
         window_seconds: d.stream.window_seconds,
         population: (inputs.mix.active_orders_per_event_per_second * rate).round().max(1.0) as u64,
         zipf_exponent: inputs.mix.zipf_exponent,
+        orders: inputs
+            .mix
+            .orders
+            .iter()
+            .map(|c| (c.share_of_orders, c.events_per_order.round() as u64))
+            .collect(),
         burst_factor: inputs.mix.burst_factor,
         burst_seconds: inputs.mix.burst_seconds,
         latency_median_ms: inputs.mix.dynamodb_latency_median_ms,

@@ -6,6 +6,10 @@
 //! after its first record, one batch at a time), asks the real strategy whether to snapshot,
 //! and takes as long as the measured CPU and DynamoDB latencies drawn from a log-normal say.
 //!
+//! Orders come and go: each rank of the population is a place in the active set, held by one
+//! order until it has had its events (drawn from the mix's kinds of order), then by a new one,
+//! whose first record the container has never seen.
+//!
 //! A hash spreads the orders evenly, so the orders of one slot are every `slots`-th rank of
 //! the population: their popularity is again Zipf with the same exponent, over `population /
 //! slots` orders, at `1 / slots` of the rate. The simulation follows a few such slots for long
@@ -44,6 +48,8 @@ pub struct Config {
     /// Active orders (the Zipf population) and the exponent of their popularity.
     pub population: u64,
     pub zipf_exponent: f64,
+    /// Kinds of order: (share of orders, events each).
+    pub orders: Vec<(f64, u64)>,
     pub burst_factor: f64,
     pub burst_seconds: f64,
     pub latency_median_ms: f64,
@@ -180,8 +186,8 @@ pub fn run(config: &Config) -> Outcome {
 }
 
 /// One slot's records in time order: Poisson at `rate` (times the burst factor during the
-/// burst), each for an order of the slot drawn by popularity, plus the hot order's own at
-/// `hot_rate`.
+/// burst), each for the order holding a place drawn by popularity, plus the hot order's own at
+/// `hot_rate`. An order that has had all its events gives its place to a new one.
 fn arrivals(
     config: &Config,
     zipf: &Zipf<f64>,
@@ -191,7 +197,25 @@ fn arrivals(
     burst_from: f64,
     rng: &mut SmallRng,
 ) -> Vec<Record> {
-    let mut sequences: HashMap<u64, u64> = HashMap::new();
+    // place -> (order, events it has had, events it will have)
+    let mut places: HashMap<u64, (u64, u64, u64)> = HashMap::new();
+    let mut next_order = HOT_ORDER + 1;
+    let mut hot_sequence = 0;
+    let total_share: f64 = config.orders.iter().map(|(share, _)| share).sum();
+    let mut new_order = |rng: &mut SmallRng| {
+        let mut pick = rng.random::<f64>() * total_share;
+        let events = config
+            .orders
+            .iter()
+            .find(|(share, _)| {
+                pick -= share;
+                pick <= 0.0
+            })
+            .or(config.orders.last())
+            .map_or(u64::MAX, |(_, events)| (*events).max(1));
+        next_order += 1;
+        (next_order, 0, events)
+    };
     let mut queue = Vec::with_capacity((seconds * (rate + hot_rate)) as usize + 16);
     let total = rate + hot_rate;
     let mut at = 0.0;
@@ -203,10 +227,19 @@ fn arrivals(
         if at >= seconds {
             break;
         }
-        let order = if rng.random::<f64>() * total < hot_rate { HOT_ORDER } else { zipf.sample(rng) as u64 };
-        let sequence = sequences.entry(order).or_default();
-        *sequence += 1;
-        queue.push(Record { at, order, sequence: *sequence });
+        if rng.random::<f64>() * total < hot_rate {
+            hot_sequence += 1;
+            queue.push(Record { at, order: HOT_ORDER, sequence: hot_sequence });
+            continue;
+        }
+        let place = zipf.sample(rng) as u64;
+        let held = match places.get(&place) {
+            Some(&(order, had, of)) if had < of => (order, had, of),
+            _ => new_order(rng),
+        };
+        let (order, had, of) = held;
+        places.insert(place, (order, had + 1, of));
+        queue.push(Record { at, order, sequence: had + 1 });
     }
     queue
 }

@@ -12,6 +12,8 @@ fn config(population: u64, cache: usize, slots: usize) -> Config {
         window_seconds: 1.0,
         population,
         zipf_exponent: 0.8,
+        // orders that never end: the cache's reach alone decides what is read
+        orders: vec![(1.0, u64::MAX)],
         burst_factor: 1.0,
         burst_seconds: 0.0,
         latency_median_ms: 4.0,
@@ -78,4 +80,14 @@ fn a_burst_beyond_what_a_slot_handles_leaves_a_backlog() {
     burst.burst_seconds = 30.0;
     let outcome = run(&burst);
     assert!(outcome.iterator_age_max_ms > 10_000.0, "{outcome:?}");
+}
+
+#[test]
+fn every_new_order_costs_its_container_a_read_even_when_the_cache_holds_every_place() {
+    // a cache far larger than the places, so finished orders never push out active ones
+    let mut ten_events = config(500, 20_000, 1);
+    ten_events.orders = vec![(1.0, 10)];
+    let outcome = run(&ten_events);
+    // one cold load per order of 10 events: its first
+    assert!((outcome.cold_loads_per_record - 0.1).abs() < 0.01, "{outcome:?}");
 }
