@@ -95,7 +95,7 @@ fn run(path: &Path, plots: bool) -> Result<(), String> {
     let choices =
         [(100.0, 1.0, 1.0), (100.0, 0.0, 1.0), (100.0, 5.0, 1.0), (1_000.0, 1.0, 1.0), (100.0, 1.0, 4.0)];
     let mut rows = Vec::new();
-    for &rate in &[1_000.0, 10_000.0] {
+    for &rate in &[100.0, 1_000.0, 10_000.0] {
         for &(batch, window, parallelization) in &choices {
             let mut variant = deployed.clone();
             variant.stream.batch_size = batch;
@@ -240,7 +240,7 @@ fn count(v: f64) -> String {
         v if v >= 1e9 => format!("{:.2} G", v / 1e9),
         v if v >= 1e6 => format!("{:.2} M", v / 1e6),
         v if v >= 1e4 => format!("{:.1} k", v / 1e3),
-        v if v >= 10.0 => format!("{v:.0}"),
+        v if v >= 10.0 || v.fract() == 0.0 => format!("{v:.0}"),
         v => format!("{v:.2}"),
     }
 }
