@@ -442,13 +442,9 @@ pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
     // each slot is busy a share of the time; slots run independently, so the count running
     // at once is about Poisson: its 99.9th percentile is the mean + 3.1 standard deviations
     // (at most every slot), at the burst's rate
-    let busy = (invocations_per_slot(burst_rate, d.stream.batch_size, d.stream.window_seconds)
-        * duration_ms(
-            burst_rate
-                / invocations_per_slot(burst_rate, d.stream.batch_size, d.stream.window_seconds).max(1e-12),
-        )
-        / 1000.0)
-        .min(1.0);
+    let burst_invocations = invocations_per_slot(burst_rate, d.stream.batch_size, d.stream.window_seconds);
+    let burst_records = if burst_invocations > 0.0 { burst_rate / burst_invocations } else { 0.0 };
+    let busy = (burst_invocations * duration_ms(burst_records) / 1000.0).min(1.0);
     let mean_running = slots * busy;
     let stream_concurrency_peak = (mean_running + 3.1 * mean_running.sqrt()).min(slots);
     let limits = vec![
