@@ -203,6 +203,24 @@ fn header(inputs: &Inputs, d: &Deployed) {
         d.alarms,
         d.stream_readers,
     );
+    let p = &inputs.prices;
+    println!("\nPrices ({}, read on {}):\n", p.region, p.read_on);
+    println!("| item | USD |");
+    println!("|---|---:|");
+    for (item, usd) in [
+        ("Lambda requests, per million", p.lambda_requests_per_million),
+        ("Lambda duration, arm64, per GB-second", p.lambda_arm_gb_second),
+        ("DynamoDB on-demand write request units, per million", p.dynamodb_write_units_per_million),
+        ("DynamoDB on-demand read request units, per million", p.dynamodb_read_units_per_million),
+        ("DynamoDB storage, per GB-month", p.dynamodb_storage_gb_month),
+        ("CloudWatch Logs ingestion, per GB", p.logs_ingest_per_gb),
+        ("X-Ray traces recorded, per million", p.xray_traces_recorded_per_million),
+        ("CloudWatch alarm (standard), per month", p.cloudwatch_alarm_month),
+        ("API Gateway REST requests, per million", p.api_gateway_rest_requests_per_million),
+    ] {
+        println!("| {item} | {usd} |");
+    }
+    println!("\nFrom: {}\n", p.sources.join(", "));
     let mix = &inputs.mix;
     let classes: Vec<String> = mix
         .orders
@@ -272,6 +290,39 @@ fn print_tiers(plans: &[Plan], outcomes: &[Outcome]) {
             usd(p.usd(Payer::OrderService)),
         );
     }
+    println!("\n### Per function: invocations / GB-seconds a month\n");
+    let head: Vec<String> =
+        plans.iter().map(|p| format!("{} events/s", count(p.events_per_second))).collect();
+    println!("| function | {} |", head.join(" | "));
+    println!("|---|{}", "---:|".repeat(plans.len()));
+    for (k, f) in plans[0].functions.iter().enumerate() {
+        let cells: Vec<String> = plans
+            .iter()
+            .map(|p| format!("{} / {}", count(p.functions[k].invocations), count(p.functions[k].gb_seconds)))
+            .collect();
+        println!("| {} | {} |", f.name, cells.join(" | "));
+    }
+    println!("\n### Per table: read units (ours + the Order Service's) / write units a month\n");
+    println!("| table | {} |", head.join(" | "));
+    println!("|---|{}", "---:|".repeat(plans.len()));
+    for (k, t) in plans[0].tables.iter().enumerate() {
+        let cells: Vec<String> = plans
+            .iter()
+            .map(|p| {
+                let t = &p.tables[k];
+                format!(
+                    "{} + {} / {}",
+                    count(t.read_units_ours),
+                    count(t.read_units_order_service),
+                    count(t.write_units)
+                )
+            })
+            .collect();
+        println!("| {} | {} |", t.name, cells.join(" | "));
+    }
+    let cold: Vec<String> = plans.iter().map(|p| format!("{:.2}", p.cold_loads_per_invocation)).collect();
+    println!("| cold loads per stream batch (2 reads each) | {} |", cold.join(" | "));
+
     println!("\nSnapshot writes/s by strategy (EVENT_COUNT / TIME_BASED / HYBRID):");
     for p in plans {
         let w: Vec<String> = p.snapshot_writes_per_second.iter().map(|(_, w)| count(*w)).collect();

@@ -61,6 +61,18 @@ pub struct Limit {
     pub detail: String,
 }
 
+/// One table's month: read and write units, by whom.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableMonth {
+    pub name: &'static str,
+    /// The snapshot service's reads (the stream's cold loads, retention) and the Order
+    /// Service's (its loads).
+    pub read_units_ours: f64,
+    pub read_units_order_service: f64,
+    /// Snapshots and retention's deletes, or the Order Service's appends.
+    pub write_units: f64,
+}
+
 /// One function's month.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FunctionMonth {
@@ -84,6 +96,9 @@ pub struct Plan {
     pub snapshot_writes_per_second: Vec<(StrategyKind, f64)>,
     pub cold_loads_per_second: f64,
     pub functions: Vec<FunctionMonth>,
+    pub tables: Vec<TableMonth>,
+    /// Orders a stream batch reads from storage (the container did not hold them).
+    pub cold_loads_per_invocation: f64,
     /// Read units of the Order Service's loads a month, and what the same loads would read by
     /// full replay: what the snapshots save.
     pub load_read_units_month: f64,
@@ -515,6 +530,21 @@ pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
         stream_concurrency_mean: invocations * stream_duration / 1000.0,
         snapshot_writes_per_second: snapshot_writes,
         cold_loads_per_second: cold_loads,
+        tables: vec![
+            TableMonth {
+                name: "event table",
+                read_units_ours: month(stream_event_rru),
+                read_units_order_service: month(load_event_rru),
+                write_units: month(e * event_wcu),
+            },
+            TableMonth {
+                name: "snapshot table",
+                read_units_ours: month(stream_snapshot_rru) + retention_rru_month,
+                read_units_order_service: month(load_snapshot_rru),
+                write_units: snapshot_write_units,
+            },
+        ],
+        cold_loads_per_invocation: records * stream.cold_loads_per_record,
         functions: vec![
             FunctionMonth {
                 name: "snapshot-stream",
