@@ -8,10 +8,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use testkit::sam_local::Emulator;
 
-/// CloudWatch Logs ingestion, standard class, us-east-1 (USD per GB), read 2026-11-30.
-pub const INGEST_USD_PER_GB: f64 = 0.50;
-const SECONDS_PER_MONTH: f64 = 30.0 * 24.0 * 3600.0;
-
 pub struct LogBytes {
     /// Bytes of the function's own lines per 1,000 events, every invocation detailed.
     pub detailed: f64,
@@ -33,9 +29,10 @@ impl LogBytes {
     }
 }
 
-/// USD per month to ingest `bytes_per_1000` at `events_per_second`.
-pub fn monthly_usd(bytes_per_1000: f64, events_per_second: f64) -> f64 {
-    bytes_per_1000 / 1000.0 * events_per_second * SECONDS_PER_MONTH / 1e9 * INGEST_USD_PER_GB
+/// USD per month to ingest `bytes_per_1000` at `events_per_second`, at `usd_per_gb` (the
+/// price in capacity/inputs.json).
+pub fn monthly_usd(bytes_per_1000: f64, events_per_second: f64, usd_per_gb: f64) -> f64 {
+    bytes_per_1000 / 1000.0 * events_per_second * capacity::model::SECONDS_PER_MONTH / 1e9 * usd_per_gb
 }
 
 /// 10 batches of 100 INSERT records, each record of another order (100 orders of 10 events,

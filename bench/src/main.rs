@@ -252,6 +252,10 @@ async fn main() -> ExitCode {
         match logs::measure(&host, &log_env).await {
             Ok(bytes) => {
                 measured.logs = Some(bytes.measured());
+                // the one price table: the capacity model's inputs
+                let price = capacity::inputs::Inputs::read(&capacity::inputs::default_path())
+                    .map(|inputs| inputs.prices.logs_ingest_per_gb)
+                    .unwrap_or(f64::NAN);
                 println!(
                     "\n## Stream function logs (JSON, as deployed; 100-record batches, one record per order)\n"
                 );
@@ -263,12 +267,11 @@ async fn main() -> ExitCode {
                     [("1 (every invocation)", 1.0), ("0.01 (the template's default)", 0.01), ("0", 0.0)]
                 {
                     let b = bytes.at_share(share);
-                    let usd = |rate| format!("{:.2}", logs::monthly_usd(b, rate));
+                    let usd = |rate| format!("{:.2}", logs::monthly_usd(b, rate, price));
                     println!("| {label} | {b:.0} | {} | {} | {} |", usd(10.0), usd(100.0), usd(1000.0));
                 }
                 println!(
-                    "\nIngestion at ${:.2}/GB (CloudWatch Logs, standard class, us-east-1); storage ($0.03/GB-month) comes on top for the retention kept.",
-                    logs::INGEST_USD_PER_GB
+                    "\nIngestion at ${price:.2}/GB (CloudWatch Logs, standard class, us-east-1, from capacity/inputs.json); storage comes on top for the retention kept."
                 );
             }
             Err(e) => missed.push(format!("logs: {e}")),
