@@ -162,7 +162,7 @@ pub enum InputsError {
     #[error("cannot read {path}: {source}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error("{path} is not valid inputs: {source}")]
-    Parse { path: PathBuf, source: serde_json::Error },
+    Parse { path: PathBuf, source: serde_path_to_error::Error<serde_json::Error> },
     #[error("cannot write {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
@@ -182,9 +182,10 @@ impl Inputs {
     pub fn read(path: &Path) -> Result<Inputs, InputsError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| InputsError::Read { path: path.to_owned(), source })?;
-        let inputs: Inputs = serde_json::from_str(&text)
+        let inputs: Inputs = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text))
             .map_err(|source| InputsError::Parse { path: path.to_owned(), source })?;
         inputs.mix.validate()?;
+        inputs.prices.validate()?;
         Ok(inputs)
     }
 
@@ -217,6 +218,31 @@ impl Complete<'_> {
     /// Round trips a cold order's load waits for (reads sent together count once).
     pub fn cold_round_trips(&self) -> f64 {
         f64::from(self.stream_load().critical_round_trips)
+    }
+}
+
+impl Prices {
+    pub fn validate(&self) -> Result<(), InputsError> {
+        let prices = [
+            ("lambda_requests_per_million", self.lambda_requests_per_million),
+            ("lambda_arm_gb_second", self.lambda_arm_gb_second),
+            ("dynamodb_write_units_per_million", self.dynamodb_write_units_per_million),
+            ("dynamodb_read_units_per_million", self.dynamodb_read_units_per_million),
+            ("dynamodb_storage_gb_month", self.dynamodb_storage_gb_month),
+            ("logs_ingest_per_gb", self.logs_ingest_per_gb),
+            ("xray_traces_recorded_per_million", self.xray_traces_recorded_per_million),
+            ("cloudwatch_alarm_month", self.cloudwatch_alarm_month),
+            ("api_gateway_rest_requests_per_million", self.api_gateway_rest_requests_per_million),
+        ];
+        match prices.iter().find(|(_, usd)| !usd.is_finite() || *usd < 0.0) {
+            Some((name, usd)) => {
+                Err(InputsError::Invalid(format!("prices.{name} must be a price, not {usd}")))
+            }
+            None if self.read_on.is_empty() => {
+                Err(InputsError::Invalid("prices.read_on: when were they read?".into()))
+            }
+            None => Ok(()),
+        }
     }
 }
 

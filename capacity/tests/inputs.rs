@@ -14,18 +14,32 @@ fn the_committed_inputs_hold_every_measured_part_and_a_valid_mix() {
     assert!(inputs.measured.run.is_some(), "which bench run wrote them");
 }
 
-#[test]
-fn a_mix_whose_shares_do_not_sum_to_one_is_refused_by_name() {
+/// The committed inputs with one change, as read: the error it gives.
+fn refused(change: impl FnOnce(&mut serde_json::Value), name: &str) -> String {
     let text = std::fs::read_to_string(default_path()).unwrap();
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json["mix"]["orders"][0]["share_of_orders"] = 0.5.into();
-    let dir = std::env::temp_dir().join(format!("capacity-{}", std::process::id()));
+    change(&mut json);
+    let dir = std::env::temp_dir().join(format!("capacity-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("inputs.json");
     std::fs::write(&path, json.to_string()).unwrap();
     let error = Inputs::read(&path).expect_err("refused").to_string();
     std::fs::remove_dir_all(&dir).unwrap();
+    error
+}
+
+#[test]
+fn a_mix_whose_shares_do_not_sum_to_one_is_refused_by_name() {
+    let error = refused(|json| json["mix"]["orders"][0]["share_of_orders"] = 0.5.into(), "shares");
     assert!(error.contains("shares of orders sum to"), "{error}");
+}
+
+#[test]
+fn a_negative_price_or_a_malformed_file_is_refused_by_name() {
+    let error = refused(|json| json["prices"]["dynamodb_write_units_per_million"] = (-1.0).into(), "price");
+    assert!(error.contains("prices.dynamodb_write_units_per_million must be a price"), "{error}");
+    let error = refused(|json| json["mix"]["zipf_exponent"] = "steep".into(), "type");
+    assert!(error.contains("is not valid inputs") && error.contains("zipf_exponent"), "{error}");
 }
 
 #[test]
