@@ -59,7 +59,7 @@ fn run(path: &Path, plots: bool) -> Result<(), String> {
     let configs: Vec<Config> = tiers
         .iter()
         .map(|t| {
-            let slots = model::plan(t, StreamBehaviour { cold_loads_per_record: 1.0 }).stream_slots;
+            let slots = model::event_table(t).slots;
             config(&inputs, &measured, &deployed, t.events_per_second, slots as usize, DEFAULT_CACHE_CAPACITY)
         })
         .collect();
@@ -114,7 +114,7 @@ fn run(path: &Path, plots: bool) -> Result<(), String> {
                 measured: &measured,
                 deployed: d,
             };
-            let slots = model::plan(&tier, StreamBehaviour { cold_loads_per_record: 1.0 }).stream_slots;
+            let slots = model::event_table(&tier).slots;
             config(&inputs, &measured, d, *rate, slots as usize, DEFAULT_CACHE_CAPACITY)
         })
         .collect();
@@ -291,10 +291,7 @@ fn print_tiers(plans: &[Plan], outcomes: &[Outcome]) {
         );
     }
     println!("\n### Per function: invocations / GB-seconds a month\n");
-    let head: Vec<String> =
-        plans.iter().map(|p| format!("{} events/s", count(p.events_per_second))).collect();
-    println!("| function | {} |", head.join(" | "));
-    println!("|---|{}", "---:|".repeat(plans.len()));
+    tier_columns(plans, &["function"]);
     for (k, f) in plans[0].functions.iter().enumerate() {
         let cells: Vec<String> = plans
             .iter()
@@ -303,8 +300,7 @@ fn print_tiers(plans: &[Plan], outcomes: &[Outcome]) {
         println!("| {} | {} |", f.name, cells.join(" | "));
     }
     println!("\n### Per table: read units (ours + the Order Service's) / write units a month\n");
-    println!("| table | {} |", head.join(" | "));
-    println!("|---|{}", "---:|".repeat(plans.len()));
+    tier_columns(plans, &["table"]);
     for (k, t) in plans[0].tables.iter().enumerate() {
         let cells: Vec<String> = plans
             .iter()
@@ -336,12 +332,17 @@ fn print_tiers(plans: &[Plan], outcomes: &[Outcome]) {
     }
 }
 
+/// A table's head: `labels`, then a column per tier.
+fn tier_columns(plans: &[Plan], labels: &[&str]) {
+    let tiers: Vec<String> =
+        plans.iter().map(|p| format!("{} events/s", count(p.events_per_second))).collect();
+    println!("| {} | {} |", labels.join(" | "), tiers.join(" | "));
+    println!("|{}{}", "---|".repeat(labels.len()), "---:|".repeat(plans.len()));
+}
+
 fn print_bill(plans: &[Plan]) {
     println!("\n## The bill, USD per month\n");
-    let head: Vec<String> =
-        plans.iter().map(|p| format!("{} events/s", count(p.events_per_second))).collect();
-    println!("| line item | who pays | {} |", head.join(" | "));
-    println!("|---|---|{}", "---:|".repeat(plans.len()));
+    tier_columns(plans, &["line item", "who pays"]);
     for (k, line) in plans[0].lines.iter().enumerate() {
         let cells: Vec<String> = plans
             .iter()
@@ -360,10 +361,7 @@ fn print_bill(plans: &[Plan]) {
 
 fn print_limits(plans: &[Plan]) {
     println!("\n## Limits: the share used at each tier (≥ 100 % binds)\n");
-    let head: Vec<String> =
-        plans.iter().map(|p| format!("{} events/s", count(p.events_per_second))).collect();
-    println!("| limit | {} |", head.join(" | "));
-    println!("|---|{}", "---:|".repeat(plans.len()));
+    tier_columns(plans, &["limit"]);
     for (k, limit) in plans[0].limits.iter().enumerate() {
         let cells: Vec<String> = plans.iter().map(|p| format!("{:.1} %", p.limits[k].used * 100.0)).collect();
         println!("| {} | {} |", limit.name, cells.join(" | "));

@@ -206,6 +206,30 @@ pub struct Tier<'a> {
     pub deployed: &'a Deployed,
 }
 
+/// The event table at a tier: what an event costs to write, its size, and its partitions,
+/// hence the stream's shards and slots.
+pub struct EventTable {
+    pub event_wcu: f64,
+    pub table_gb: f64,
+    pub partitions: f64,
+    /// Shards × ParallelizationFactor: one container at a time each.
+    pub slots: f64,
+}
+
+/// DynamoDB gives a partition at most 1,000 write units a second and about 10 GB, and its
+/// stream one shard per partition: the partitions are the larger of the peak writes' and the
+/// size's.
+pub fn event_table(tier: &Tier) -> EventTable {
+    let (mix, m, e) = (tier.mix, tier.measured, tier.events_per_second);
+    let transaction = if mix.events_per_append > 1.0 { 2.0 } else { 1.0 };
+    let event_wcu = write_units(m.cpu.event_item_bytes as f64) * transaction;
+    let table_gb = e * m.cpu.event_item_bytes as f64 * mix.history_months * SECONDS_PER_MONTH / 1e9;
+    let partitions = 1f64
+        .max((e * mix.burst_factor * event_wcu / PARTITION_WRITE_UNITS).ceil())
+        .max((table_gb / PARTITION_GB).ceil());
+    EventTable { event_wcu, table_gb, partitions, slots: partitions * tier.deployed.stream.parallelization }
+}
+
 /// The month at this tier, the stream behaving as `stream` says.
 pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
     let (mix, p, m, d) = (tier.mix, tier.prices, tier.measured, tier.deployed);
@@ -213,14 +237,7 @@ pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
     let month = |per_second: f64| per_second * SECONDS_PER_MONTH;
     let per_million = |count: f64, usd: f64| count / 1e6 * usd;
 
-    // ---- the event table, its partitions and the stream's shards -------------------------
-    let transaction = if mix.events_per_append > 1.0 { 2.0 } else { 1.0 };
-    let event_wcu = write_units(m.cpu.event_item_bytes as f64) * transaction;
-    let table_gb = e * m.cpu.event_item_bytes as f64 * mix.history_months * SECONDS_PER_MONTH / 1e9;
-    let partitions = 1f64
-        .max((e * mix.burst_factor * event_wcu / PARTITION_WRITE_UNITS).ceil())
-        .max((table_gb / PARTITION_GB).ceil());
-    let slots = partitions * d.stream.parallelization;
+    let EventTable { event_wcu, table_gb, partitions, slots } = event_table(tier);
 
     // ---- snapshots per strategy ----------------------------------------------------------
     let orders_per_second = e / mix.events_per_order();
@@ -235,14 +252,15 @@ pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
     let strategies = [StrategyKind::EventCount, StrategyKind::TimeBased, StrategyKind::Hybrid];
     let snapshot_writes: Vec<(StrategyKind, f64)> =
         strategies.iter().map(|&s| (s, snapshots_under(s))).collect();
-    let writes_per_second = snapshots_under(d.strategy.default_strategy);
-    let snapshotted_orders_per_second = orders_per_second
-        * mix
-            .orders
-            .iter()
-            .filter(|c| snapshots_per_order(c, d.strategy.default_strategy, &d.strategy) >= 1.0)
-            .map(|c| c.share_of_orders)
-            .sum::<f64>();
+    // under the default strategy, per kind of order (in the mix's order)
+    let written: Vec<f64> =
+        mix.orders.iter().map(|c| snapshots_per_order(c, d.strategy.default_strategy, &d.strategy)).collect();
+    let per_order = |f: &dyn Fn(f64) -> f64| {
+        orders_per_second
+            * mix.orders.iter().zip(&written).map(|(c, w)| c.share_of_orders * f(*w)).sum::<f64>()
+    };
+    let writes_per_second = per_order(&|w| w);
+    let snapshotted_orders_per_second = per_order(&|w| if w >= 1.0 { 1.0 } else { 0.0 });
 
     // ---- the stream function -------------------------------------------------------------
     let per_slot = e / slots;
@@ -288,27 +306,19 @@ pub fn plan(tier: &Tier, stream: StreamBehaviour) -> Plan {
     let snapshot_wcu = write_units(m.cpu.snapshot_item_bytes as f64);
     // every snapshot is deleted in time except each order's newest, kept for good
     let deletes_per_second = (writes_per_second - snapshotted_orders_per_second).max(0.0);
-    let kept_within_age = mix
-        .orders
-        .iter()
-        .map(|c| {
-            let written = snapshots_per_order(c, d.strategy.default_strategy, &d.strategy);
-            c.share_of_orders * (written.min(d.max_snapshots_per_order) - 1.0).max(0.0)
-        })
-        .sum::<f64>();
     // each order snapshotted in the history kept keeps its newest; those younger than the
     // age limit keep up to the count limit
+    let kept_within_age_per_second = per_order(&|w| (w.min(d.max_snapshots_per_order) - 1.0).max(0.0));
     let history_seconds = mix.history_months * SECONDS_PER_MONTH;
     let age_window = (d.max_snapshot_age_days * 86_400.0).min(history_seconds);
-    let stored_snapshots =
-        snapshotted_orders_per_second * history_seconds + orders_per_second * kept_within_age * age_window;
+    let orders_in_index = snapshotted_orders_per_second * history_seconds;
+    let stored_snapshots = orders_in_index + kept_within_age_per_second * age_window;
     let snapshot_gb = stored_snapshots * m.cpu.snapshot_item_bytes as f64 / 1e9;
 
     // ---- maintenance: the retention pass over the keys index, rebuild turns, admin -------
     // A pass reads the index a page at a time; per page, each order's keys (a Query) and its
     // deletes (a batch), `CLEANUP_CONCURRENCY` orders at once. A pass longer than the day's
     // runs allow resumes the next day: retention lags, nothing else.
-    let orders_in_index = snapshotted_orders_per_second * SECONDS_PER_MONTH * mix.history_months;
     let page = f64::from(SCAN_PAGE);
     let orders_per_page =
         if stored_snapshots > 0.0 { (page * orders_in_index / stored_snapshots).min(page) } else { 0.0 };
