@@ -35,6 +35,16 @@ async fn main() -> ExitCode {
         std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)).unwrap_or_default();
     let mut missed = Vec::new();
     let mut measured = capacity::inputs::Measured::default();
+    // the capacity model's inputs: their prices are the one price table, and this run's
+    // figures are recorded into them (read first, so a broken file stops the bench at once)
+    let inputs_path = capacity::inputs::default_path();
+    let mut inputs = match capacity::inputs::Inputs::read(&inputs_path) {
+        Ok(inputs) => inputs,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     // ---- loads ---------------------------------------------------------------------------
     let lengths: &[u64] = match (part("load"), quick) {
@@ -252,10 +262,7 @@ async fn main() -> ExitCode {
         match logs::measure(&host, &log_env).await {
             Ok(bytes) => {
                 measured.logs = Some(bytes.measured());
-                // the one price table: the capacity model's inputs
-                let price = capacity::inputs::Inputs::read(&capacity::inputs::default_path())
-                    .map(|inputs| inputs.prices.logs_ingest_per_gb)
-                    .unwrap_or(f64::NAN);
+                let price = inputs.prices.logs_ingest_per_gb;
                 println!(
                     "\n## Stream function logs (JSON, as deployed; 100-record batches, one record per order)\n"
                 );
@@ -279,8 +286,8 @@ async fn main() -> ExitCode {
     }
 
     let parts = ["load", "profile", "stream", "logs"].into_iter().filter(|p| part(p)).collect();
-    match record(measured, parts, quick) {
-        Ok(path) => println!("\nThe capacity model's inputs: {} (make capacity)", path.display()),
+    match record(&mut inputs, &inputs_path, measured, parts, quick) {
+        Ok(()) => println!("\nThe capacity model's inputs: {} (make capacity)", inputs_path.display()),
         Err(e) => missed.push(format!("cannot record the capacity model's inputs: {e}")),
     }
 
@@ -302,12 +309,12 @@ async fn main() -> ExitCode {
 /// Writes what this run measured into the capacity model's inputs, keeping what the parts
 /// that did not run measured before.
 fn record(
+    inputs: &mut capacity::inputs::Inputs,
+    path: &Path,
     fresh: capacity::inputs::Measured,
     parts: Vec<&str>,
     quick: bool,
-) -> Result<std::path::PathBuf, capacity::inputs::InputsError> {
-    let path = capacity::inputs::default_path();
-    let mut inputs = capacity::inputs::Inputs::read(&path)?;
+) -> Result<(), capacity::inputs::InputsError> {
     let kept = &mut inputs.measured;
     if !fresh.loads.is_empty() {
         kept.loads = fresh.loads;
@@ -329,8 +336,7 @@ fn record(
         quick,
         parts: parts.into_iter().map(str::to_owned).collect(),
     });
-    inputs.write(&path)?;
-    Ok(path)
+    inputs.write(path)
 }
 
 /// The value after `name` in `args`, or `default` when `name` is absent; a missing or
