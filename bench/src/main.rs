@@ -331,7 +331,11 @@ fn record(
             .unwrap_or_default()
     };
     kept.run = Some(capacity::inputs::BenchRun {
-        date: output("date", &["-u", "+%Y-%m-%d"]),
+        date: {
+            use aws_sdk_dynamodb::primitives::{DateTime, DateTimeFormat};
+            let now = DateTime::from(std::time::SystemTime::now()).fmt(DateTimeFormat::DateTime);
+            now.map(|t| t[..10].to_owned()).unwrap_or_default()
+        },
         commit: output("git", &["rev-parse", "--short", "HEAD"]),
         quick,
         parts: parts.into_iter().map(str::to_owned).collect(),
