@@ -161,7 +161,8 @@ impl SnapshotAdmin {
     }
 
     /// A page of snapshots, newest first; states only when asked for. An order with neither
-    /// snapshots nor events is not found.
+    /// snapshots nor events is not found, on any page. An order that has events is found even
+    /// with no snapshot (never taken yet, or all deleted): its listing is an empty page.
     pub async fn list(
         &self,
         order_id: &str,
@@ -171,7 +172,7 @@ impl SnapshotAdmin {
     ) -> Result<SnapshotListing, AdminError> {
         let page = self.repository.list_snapshots(order_id, limit, before).await?;
         let empty = page.snapshots.is_empty() && page.damaged.is_empty();
-        if empty && before.is_none() && !self.repository.exists(order_id).await? {
+        if empty && !self.repository.exists(order_id).await? {
             return Err(AdminError::NothingStored(order_id.to_owned()));
         }
         let mut listed: Vec<ListedSnapshot> = page

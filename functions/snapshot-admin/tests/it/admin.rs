@@ -198,6 +198,15 @@ async fn a_personal_data_request_deletes_every_snapshot_of_the_order_and_keeps_i
     // again: nothing left to delete, still 200
     let (status, body) = api.local("DELETE", "/admin/order-snapshots/o-1001", None).await;
     assert_eq!((status, body["snapshotsDeleted"].as_u64()), (StatusCode::OK, Some(0)));
+    // the order is still there (its events are): its listing is an empty page on every page,
+    // not a 404, which says that nothing at all is stored for the order
+    for page in ["", "?before=11258766463526"] {
+        let (status, body) = api.local("GET", &format!("/admin/order-snapshots/o-1001{page}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}: {body}");
+        assert_eq!((body["snapshots"].clone(), body["next"].clone()), (json!([]), json!(null)), "{page}");
+        let (status, body) = api.local("GET", &format!("/admin/order-snapshots/o-none{page}"), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{page}: {body}");
+    }
 }
 
 #[tokio::test]
