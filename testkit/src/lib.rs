@@ -16,7 +16,7 @@ pub use histories::{
 
 pub use proxy::Proxy;
 pub use server::{
-    Capability, ENGINE_VARIABLE, Engine, LocalDynamo, dynalite_path, moto_server_path,
+    Capability, ENGINE_VARIABLE, Engine, LocalDynamo, dynalite_path, moto_server_command,
     skip_unless_engine_has, venv_python,
 };
 

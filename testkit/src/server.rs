@@ -13,11 +13,20 @@ use std::time::{Duration, Instant};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `MOTO_SERVER` if set, else the project's virtualenv (`make venv` creates it).
-pub fn moto_server_path() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server"))
+/// The command that starts moto: `MOTO_SERVER` if set, else the project's virtualenv Python
+/// (`make venv` creates it) running `tools/moto/serial_server.py`, moto's server answering one
+/// request at a time. moto alone checks a condition and writes in separate steps, each request
+/// in its own thread, so two conditional writers of one item can both win under load
+/// (measured: 4 rounds in 1,000 of 8 racing writers); DynamoDB never lets them.
+pub fn moto_server_command() -> Command {
+    match std::env::var_os("MOTO_SERVER") {
+        Some(binary) => Command::new(binary),
+        None => {
+            let mut python = Command::new(venv_python());
+            python.arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/moto/serial_server.py"));
+            python
+        }
+    }
 }
 
 /// The project's virtualenv Python (`make venv` creates it), for checks made in another
@@ -30,8 +39,9 @@ pub fn venv_python() -> PathBuf {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
     /// moto's server mode: DynamoDB, its streams and transactions, and CloudFormation, S3, IAM
-    /// and the rest for the deploy rehearsal. Serves one request at a time, answers a Query by
-    /// scanning the table, rolls a cancelled transaction back by swapping in a copy.
+    /// and the rest for the deploy rehearsal. Serves one request at a time (see
+    /// [`moto_server_command`]), answers a Query by scanning the table, rolls a cancelled
+    /// transaction back by swapping in a copy.
     Moto,
     /// dynalite: DynamoDB on LevelDB, requests served concurrently, Queries by key range. No
     /// transactions and no streams.
@@ -249,7 +259,7 @@ fn spawn_tied_to_process(
     recording: Option<&std::path::Path>,
 ) -> io::Result<Child> {
     let (path, install) = match engine {
-        Engine::Moto => (moto_server_path(), "moto"),
+        Engine::Moto => (venv_python(), "moto"),
         Engine::Dynalite => (dynalite_path(), "dynalite"),
     };
     if !path.exists() {
@@ -263,7 +273,7 @@ fn spawn_tied_to_process(
     std::thread::Builder::new().name(format!("{install}-{port}")).spawn(move || {
         let mut command = match engine {
             Engine::Moto => {
-                let mut moto = Command::new(path);
+                let mut moto = moto_server_command();
                 moto.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
                 moto
             }
