@@ -1,4 +1,4 @@
-# Every target is a thin call; README.md documents each one.
+# Every target is a thin call; README.md documents each one (its Make targets table).
 SHELL := /bin/bash
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)

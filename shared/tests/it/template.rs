@@ -185,7 +185,7 @@ fn nothing_with_a_fixed_name_is_kept_after_delete_but_the_events_and_their_key()
             .collect();
         for id in &kept {
             let properties = &template["Resources"][id]["Properties"];
-            // the event table's re-create path is to attach to it (README, "Delete and re-create")
+            // the event table's re-create path is to attach to it (docs/deploying.md, "Delete and re-create")
             if *id != "OrderEventsTable" {
                 for property in NAME_PROPERTIES {
                     assert!(

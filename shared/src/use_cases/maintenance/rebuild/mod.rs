@@ -9,7 +9,7 @@
 //!
 //! Finding orders at scale: the event table is scanned once with a filter on `sequence` (1
 //! for every order, N for orders with at least N events), which returns one item per order but
-//! is charged for every event read: ½ RCU per 4 KB of events (see the README's cost model).
+//! is charged for every event read: ½ RCU per 4 KB of events (see docs/maintenance-function.md, "Cost model").
 //! The stale scope reads the snapshot keys index, as cleanup does, and one item per order.
 
 mod job;
