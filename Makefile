@@ -78,11 +78,11 @@ invoke-all: venv ## every sample event through its function under AWS's emulator
 	cargo build --quiet $(addprefix -p ,$(FUNCTIONS))
 	cargo run --quiet -p local --bin local-invoke -- --all
 
-bench: build ## benchmarks on dynalite and moto: load cost vs history, stream throughput, binaries, logs (prints tables; writes capacity/inputs.json)
+bench: build ## benchmarks on dynalite and moto: load cost vs history, stream throughput, binaries, logs (prints tables; writes tools/capacity/inputs.json)
 	cargo build --release --quiet -p bench $(addprefix -p ,$(FUNCTIONS))
 	cargo run --release --quiet -p bench -- $(BENCH_ARGS)
 
-capacity: venv ## the month's cost and the limits that bind per traffic tier, from make bench's figures (capacity/inputs.json) and a simulation of the stream
+capacity: venv ## the month's cost and the limits that bind per traffic tier, from make bench's figures (tools/capacity/inputs.json) and a simulation of the stream
 	cargo run --release --quiet -p capacity
 
 clean: ## remove build output and the venv

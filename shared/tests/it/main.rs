@@ -1,14 +1,10 @@
 //! The shared crate's integration tests: one binary, one local DynamoDB server, a module per
 //! behaviour.
 
-mod architecture;
 mod contract;
-mod deploy_rehearsal;
-mod docs;
 mod event_store;
 mod load;
 mod parsers;
 mod properties;
 mod repository;
 mod snapshot_store;
-mod template;
