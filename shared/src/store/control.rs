@@ -4,9 +4,9 @@
 //! contents belong to their jobs; this store only reads, writes and conditions them.
 
 use super::dynamo::{DynamoError, Item, condition_held, n, s};
+use super::expression::Update;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use std::collections::HashMap;
+use aws_sdk_dynamodb::types::ReturnValue;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -16,38 +16,6 @@ pub enum ControlError {
     // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
     #[error("{0}")]
     Dynamo(#[from] DynamoError),
-}
-
-/// An update expression and, optionally, the condition it holds under, with the names and
-/// values both use (a conditional put uses only the condition).
-#[derive(Clone, Debug, Default)]
-pub struct Update {
-    pub expression: String,
-    pub condition: Option<String>,
-    pub names: HashMap<String, String>,
-    pub values: Item,
-}
-
-impl Update {
-    pub fn new(expression: impl Into<String>) -> Self {
-        Update { expression: expression.into(), ..Update::default() }
-    }
-
-    /// Holds only while `condition` does.
-    pub fn when(mut self, condition: impl Into<String>) -> Self {
-        self.condition = Some(condition.into());
-        self
-    }
-
-    pub fn name(mut self, placeholder: &str, name: &str) -> Self {
-        self.names.insert(placeholder.to_owned(), name.to_owned());
-        self
-    }
-
-    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
-        self.values.insert(placeholder.to_owned(), value);
-        self
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -98,15 +66,15 @@ impl ControlStore {
     ) -> Result<bool, ControlError> {
         let mut item = Self::key(id);
         item.extend(attributes);
-        let condition = condition.unwrap_or_default();
+        let mut condition = condition.unwrap_or_default();
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
+            .set_expression_attribute_names(condition.names_if_any())
+            .set_expression_attribute_values(condition.values_if_any())
             .set_condition_expression(condition.condition)
-            .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
-            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
             .send()
             .await;
         Ok(condition_held(result, "PutItem", &self.table)?.is_some())
@@ -114,16 +82,16 @@ impl ControlStore {
 
     /// Applies `update` and returns the item as it now is; `None` when its condition did not
     /// hold (nothing changed).
-    pub async fn update(&self, id: &str, update: Update) -> Result<Option<Item>, ControlError> {
+    pub async fn update(&self, id: &str, mut update: Update) -> Result<Option<Item>, ControlError> {
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(Self::key(id)))
+            .set_expression_attribute_names(update.names_if_any())
+            .set_expression_attribute_values(update.values_if_any())
             .update_expression(update.expression)
             .set_condition_expression(update.condition)
-            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
-            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;

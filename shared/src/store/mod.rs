@@ -5,6 +5,7 @@ pub mod control;
 pub mod dynamo;
 mod error;
 pub mod events;
+pub mod expression;
 pub mod snapshots;
 pub mod tables;
 

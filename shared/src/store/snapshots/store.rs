@@ -2,10 +2,11 @@
 //! listings without state, deletes.
 
 use super::codec;
-use super::condition::Condition;
+use super::condition;
 use super::types::{NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, Unusable};
 use crate::domain::order_id::{InvalidOrderId, validate_order_id};
 use crate::store::dynamo::{DynamoError, Item, ReadCost, condition_held, get_n, n, s};
+use crate::store::expression::Update;
 use aws_sdk_dynamodb::Client;
 use thiserror::Error;
 use tracing::warn;
@@ -99,7 +100,7 @@ impl SnapshotStore {
         let (item, metadata) = codec::encode(new)?;
         let conflict =
             || SnapshotStoreError::Conflict { order_id: new.state.id.clone(), version: new.state.version };
-        let free = Condition { expression: "attribute_not_exists(orderId)".into(), ..Condition::default() };
+        let free = Update::only_when("attribute_not_exists(orderId)");
         if self.put_if(item.clone(), free).await? {
             return Ok(Written { metadata, replaced: None });
         }
@@ -111,7 +112,7 @@ impl SnapshotStore {
             Ok(_) => return Err(conflict()),
             Err(reason) => reason,
         };
-        if self.put_if(item, Condition::same_as(&existing)).await? {
+        if self.put_if(item, condition::same_as(&existing)).await? {
             warn!(order_id = %new.state.id, version = new.state.version, %reason, "unusable snapshot replaced");
             Ok(Written { metadata, replaced: Some(reason) })
         } else {
@@ -120,15 +121,15 @@ impl SnapshotStore {
     }
 
     /// `false` when the condition did not hold.
-    async fn put_if(&self, item: Item, condition: Condition) -> Result<bool, SnapshotStoreError> {
+    async fn put_if(&self, item: Item, mut condition: Update) -> Result<bool, SnapshotStoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression(condition.expression)
-            .set_expression_attribute_names((!condition.names.is_empty()).then_some(condition.names))
-            .set_expression_attribute_values((!condition.values.is_empty()).then_some(condition.values))
+            .set_expression_attribute_names(condition.names_if_any())
+            .set_expression_attribute_values(condition.values_if_any())
+            .set_condition_expression(condition.condition)
             .send()
             .await;
         Ok(condition_held(result, "PutItem", &self.table)?.is_some())

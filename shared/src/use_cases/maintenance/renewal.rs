@@ -6,8 +6,9 @@
 //! container. While another job runs, the renewal stays pending and is started on a later turn.
 
 use super::rebuild::{RebuildError, RebuildScope, RebuildService};
-use crate::store::control::{ControlError, ControlStore, Update, undecodable};
+use crate::store::control::{ControlError, ControlStore, undecodable};
 use crate::store::dynamo::{get_s, s};
+use crate::store::expression::Update;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use tracing::{info, warn};

@@ -5,8 +5,9 @@
 //! on its lease: the resume point never moves back, and nothing is counted twice.
 
 use super::scope::{JobCursor, RebuildScope};
-use crate::store::control::{ControlError, ControlStore, Update, undecodable};
+use crate::store::control::{ControlError, ControlStore, undecodable};
 use crate::store::dynamo::{Item, get_n, get_s, n, s};
+use crate::store::expression::Update;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 
@@ -123,8 +124,7 @@ impl JobStore {
         if replace {
             return self.control.put(REBUILD_JOB_ID, item).await.map(|_| true);
         }
-        let none_running = Update::default()
-            .when("attribute_not_exists(jobId) OR finished = :done")
+        let none_running = Update::only_when("attribute_not_exists(jobId) OR finished = :done")
             .value(":done", AttributeValue::Bool(true));
         self.control.put_if(REBUILD_JOB_ID, item, none_running).await
     }
