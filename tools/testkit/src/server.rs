@@ -259,7 +259,8 @@ fn spawn_tied_to_process(
     recording: Option<&std::path::Path>,
 ) -> io::Result<Child> {
     let (path, install) = match engine {
-        Engine::Moto => (venv_python(), "moto"),
+        // the program moto_server_command runs: MOTO_SERVER's, or the venv's Python
+        Engine::Moto => (PathBuf::from(moto_server_command().get_program()), "moto"),
         Engine::Dynalite => (dynalite_path(), "dynalite"),
     };
     if !path.exists() {
