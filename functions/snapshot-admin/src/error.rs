@@ -10,9 +10,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::store::StoreError;
+use shared::store::snapshots::SnapshotEncodeError;
 use shared::use_cases::admin::AdminError;
 use shared::use_cases::maintenance::rebuild::RebuildError;
-use shared::use_cases::repository::RepositoryError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -158,7 +158,7 @@ impl From<RebuildError> for ApiError {
         match e {
             RebuildError::Running { .. } => ApiError::Conflict(e.to_string()),
             RebuildError::InvalidScope(_) => ApiError::BadRequest(e.to_string()),
-            RebuildError::Repository(e) => e.into(),
+            RebuildError::Store(e) => e.into(),
         }
     }
 }
@@ -167,36 +167,36 @@ impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
             AdminError::OrderNotFound(_) | AdminError::NothingStored(_) => ApiError::NotFound(e.to_string()),
-            AdminError::Repository(e) => e.into(),
+            AdminError::Store(e) => e.into(),
         }
     }
 }
 
-impl From<RepositoryError> for ApiError {
-    fn from(e: RepositoryError) -> Self {
+/// The storage error, each case to its status once.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         match e {
-            RepositoryError::NotFound(id) => ApiError::NotFound(format!("order {id} has no events")),
-            RepositoryError::Unreadable(e) => ApiError::HistoryUnreadable {
+            StoreError::Unreadable(e) => ApiError::HistoryUnreadable {
                 message: e.to_string(),
                 order_id: e.order_id,
                 sequence: e.sequence,
             },
-            RepositoryError::Rejected(e) => ApiError::Unprocessable(e.to_string()),
-            RepositoryError::Store(e) => e.into(),
-        }
-    }
-}
-
-/// The storage kinds, each to its status once.
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Invalid(_) => ApiError::BadRequest(e.to_string()),
-            StoreError::Conflict(_) => ApiError::Conflict(e.to_string()),
-            StoreError::NotFound(_) => ApiError::NotFound(e.to_string()),
-            StoreError::TooLarge(_) => ApiError::Unprocessable(e.to_string()),
-            StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(e)),
-            StoreError::Undecodable(_) | StoreError::Other(_) => ApiError::Internal(Box::new(e)),
+            StoreError::InvalidOrderId(_) | StoreError::TooManyEvents { .. } => {
+                ApiError::BadRequest(e.to_string())
+            }
+            StoreError::AppendConflict { .. } | StoreError::SnapshotExists { .. } => {
+                ApiError::Conflict(e.to_string())
+            }
+            StoreError::SnapshotNotFound { .. } => ApiError::NotFound(e.to_string()),
+            StoreError::Encode(SnapshotEncodeError::TooLarge { .. }) => {
+                ApiError::Unprocessable(e.to_string())
+            }
+            StoreError::Encode(SnapshotEncodeError::EmptyOrder(_)) => ApiError::BadRequest(e.to_string()),
+            _ if e.is_transient() => ApiError::Unavailable(Box::new(e)),
+            StoreError::CorruptSnapshot { .. }
+            | StoreError::CorruptControl { .. }
+            | StoreError::Unprocessed { .. }
+            | StoreError::Dynamo(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }

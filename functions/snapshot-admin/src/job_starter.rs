@@ -40,9 +40,9 @@ pub struct LambdaJobStarter {
 pub fn payload(job: &Job, requested_by: &str) -> serde_json::Value {
     let mut payload = serde_json::json!({ "source": "snapshot-admin", "requestedBy": requested_by });
     match job {
-        Job::Nightly => {}
+        Job::CleanupAndCanary => {}
         Job::Rebuild => payload["job"] = "rebuild".into(),
-        Job::Order(order_id) => payload["orderId"] = order_id.as_str().into(),
+        Job::CleanupOrder(order_id) => payload["orderId"] = order_id.as_str().into(),
     }
     payload
 }

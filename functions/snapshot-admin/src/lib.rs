@@ -1,12 +1,12 @@
 //! The admin API: an axum router served by lambda_http behind API Gateway, and by `make run`
-//! on localhost. `routes.rs` is the one route table; `handlers.rs` adapts HTTP to the use cases
-//! in `shared::use_cases`; `error.rs` is the one place errors become HTTP.
+//! on localhost. `routes.rs` is the one route table; `extract.rs` checks what a caller sends;
+//! `handlers.rs` adapts HTTP to the use cases in `shared::use_cases`; `access.rs` is the one
+//! middleware (who may call, the audit record); `error.rs` is the one place errors become HTTP.
 
-pub mod audit;
-pub mod auth;
+pub mod access;
 pub mod error;
+pub mod extract;
 pub mod handlers;
-pub mod input;
 pub mod job_starter;
 pub mod limits;
 pub mod paths;

@@ -1,7 +1,7 @@
 use lambda_http::{Error, run};
 use shared::runtime::config::Config;
 use shared::use_cases::clock::SystemClock;
-use snapshot_admin::audit::LogAudit;
+use snapshot_admin::access::LogAudit;
 use snapshot_admin::job_starter::LambdaJobStarter;
 use snapshot_admin::{AppState, router};
 use std::sync::Arc;

@@ -1,8 +1,9 @@
 //! The admin API's one route table: method, path, audit action and handler. The router, the
 //! audit record's action, the OpenAPI description and the template's API events are all held
-//! to it (the last two by tests).
+//! to it (the last two by tests). Each handler's inputs are checked by its extractors
+//! (`extract.rs`); every request passes `access::guard` (who, and the audit record).
 
-use crate::audit;
+use crate::access;
 use crate::error;
 use crate::handlers;
 use crate::limits::MAX_BODY_BYTES;
@@ -76,29 +77,35 @@ pub static ROUTES: &[Route] = &[
     },
 ];
 
-/// The API: every route of [`ROUTES`] with its audit description, bodies limited before they
-/// are buffered, every error in the API's JSON shape, and the caller authorized and audited.
+/// The action of the route at (method, path), for the audit record.
+fn action_of(method: &str, path: &str) -> Option<&'static str> {
+    ROUTES.iter().find(|route| route.method == method && route.path == path).map(|route| route.action)
+}
+
+/// The API: every route of [`ROUTES`], bodies limited before they are buffered, every error in
+/// the API's JSON shape, and each request (routed or not) authorized and audited.
 pub fn router(state: AppState) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter<AppState>> = BTreeMap::new();
     for route in ROUTES {
-        let action = route.action;
-        let endpoint = (route.handler)().route_layer(middleware::from_fn(move |params, request, next| {
-            audit::describe(action, params, request, next)
-        }));
+        let endpoint = (route.handler)();
         let merged = match by_path.remove(route.path) {
             Some(other) => other.merge(endpoint),
             None => endpoint,
         };
         by_path.insert(route.path, merged);
     }
-    let api = by_path
+    let audit = state.audit.clone();
+    by_path
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         // Bodies over the limit are refused before they are buffered (json_errors words it).
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::from_fn(error::json_errors));
-    api.layer(middleware::from_fn_with_state(state.clone(), crate::auth::authorize_and_audit))
+        .layer(middleware::from_fn(error::json_errors))
+        // Router::layer wraps each endpoint after routing: the guard sees the matched route.
+        .layer(middleware::from_fn(move |request, next| {
+            access::guard(audit.clone(), action_of, request, next)
+        }))
         .with_state(state)
 }

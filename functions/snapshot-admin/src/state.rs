@@ -1,13 +1,13 @@
 //! What every handler works with: the admin and maintenance use cases, how maintenance jobs
 //! are started, and where audit records go.
 
-use crate::audit::AuditSink;
+use crate::access::AuditSink;
 use crate::job_starter::{InProcessJobStarter, JobStarter};
 use shared::policy::settings::{MaintenanceSettings, RetentionSettings};
+use shared::store::repository::OrderRepository;
 use shared::use_cases::admin::SnapshotAdmin;
 use shared::use_cases::clock::Clock;
 use shared::use_cases::maintenance::Maintenance;
-use shared::use_cases::repository::OrderRepository;
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 //! retention; `{"job": "rebuild"}` a turn of the rebuild job.
 
 use serde_json::Value;
-use shared::domain::order_id::{InvalidOrderId, validate_order_id};
+use shared::domain::{InvalidOrderId, OrderId};
 use shared::runtime::metrics::Metrics;
 use shared::use_cases::maintenance::{Job, Maintenance, MaintenanceError};
 use std::time::{Duration, Instant};
@@ -49,11 +49,8 @@ pub fn parse_request(input: &Value) -> Result<Job, HandlerError> {
         };
     }
     match object.get("orderId") {
-        None => Ok(Job::Nightly),
-        Some(Value::String(id)) => {
-            validate_order_id(id)?;
-            Ok(Job::Order(id.clone()))
-        }
+        None => Ok(Job::CleanupAndCanary),
+        Some(Value::String(id)) => Ok(Job::CleanupOrder(OrderId::parse(id.as_str())?)),
         Some(_) => Err(HandlerError::OrderIdNotAString),
     }
 }

@@ -7,7 +7,7 @@ mod fold;
 pub mod folded_order;
 mod money;
 mod order;
-pub mod order_id;
+mod order_id;
 pub mod samples;
 mod upcast;
 
@@ -16,6 +16,7 @@ pub use events::{Address, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEve
 pub use fold::FoldError;
 pub use money::Money;
 pub use order::{LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate};
+pub use order_id::{InvalidOrderId, MAX_ORDER_ID_LEN, OrderId};
 pub use upcast::{EVENT_SCHEMA_VERSION, ItemAddedV2, UPCASTERS, Upcaster, readable_versions};
 
 #[cfg(test)]

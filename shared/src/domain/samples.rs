@@ -2,6 +2,13 @@
 
 use super::events::{Address, OrderEvent, RecordedEvent};
 use super::money::Money;
+use super::order_id::OrderId;
+
+/// A known-good id, for tests and samples; panics on an invalid one (input from outside is
+/// parsed with [`OrderId::parse`]).
+pub fn order_id(id: &str) -> OrderId {
+    OrderId::parse(id).unwrap_or_else(|e| panic!("sample id {id:?}: {e}"))
+}
 
 /// One event of every type, in an order in which they could really happen.
 pub fn one_of_each_event() -> Vec<OrderEvent> {

@@ -4,8 +4,8 @@
 //! so a bad deployment fails at start instead of snapshotting wrongly.
 
 use crate::policy::settings::{LoadSettings, MaintenanceSettings, RetentionSettings, StrategySettings};
+use crate::store::repository::OrderRepository;
 use crate::store::tables::TableNames;
-use crate::use_cases::repository::OrderRepository;
 use thiserror::Error;
 
 pub const EVENTS_TABLE: &str = "EVENTS_TABLE";
@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn the_read_ahead_is_threshold_plus_margin_plus_the_anchor_event() {
         let default = from(&[]).unwrap();
-        assert_eq!(default.read_ahead(), Some(crate::use_cases::repository::DEFAULT_READ_AHEAD));
+        assert_eq!(default.read_ahead(), Some(crate::store::repository::DEFAULT_READ_AHEAD));
         let wide = from(&[(EVENT_COUNT_SNAPSHOT_THRESHOLD, "50"), (LOAD_TAIL_MARGIN, "25")]).unwrap();
         assert_eq!(wide.read_ahead(), Some(76));
         assert_eq!(from(&[(LOAD_TAIL_MARGIN, "0")]).unwrap().read_ahead(), Some(11));

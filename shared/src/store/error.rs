@@ -1,92 +1,85 @@
-//! One error taxonomy for storage. The stores keep their own precise errors (a store test
-//! asks for `SnapshotStoreError::Conflict`); everything above the repository sees these few
-//! kinds, each keeping the store's error as its source, and maps them once.
+//! The one storage error. Every store and the repository return it; each use case and each
+//! function maps it once (the admin to HTTP statuses, the stream function to batch-item
+//! failures). The variants keep what a caller branches on (which write lost, what is missing)
+//! and their sources.
 
-use super::control::ControlError;
 use super::dynamo::DynamoError;
-use super::events::EventStoreError;
-use super::snapshots::{SnapshotEncodeError, SnapshotStoreError};
+use super::snapshots::{SnapshotEncodeError, Unusable};
+use super::unreadable::HistoryUnreadable;
+use crate::domain::InvalidOrderId;
 use thiserror::Error;
-
-type Source = Box<dyn std::error::Error + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum StoreError {
-    /// A write's condition did not hold: another writer was first.
+    /// Refused before any request: the id can never be stored.
     #[error(transparent)]
-    Conflict(Source),
-    /// What the request names is not stored.
+    InvalidOrderId(#[from] InvalidOrderId),
+    /// Refused before any request: more events than one transaction holds.
+    #[error("{count} events in one append; at most {max} fit in a transaction")]
+    TooManyEvents { count: usize, max: usize },
+    /// An append's condition did not hold: another writer appended first.
+    #[error("order {order_id} is no longer at version {expected_version}: another writer appended first")]
+    AppendConflict { order_id: String, expected_version: u64 },
+    /// A snapshot put's condition did not hold: a usable snapshot of that version is stored.
+    #[error("order {order_id} already has snapshot version {version}")]
+    SnapshotExists { order_id: String, version: u64 },
+    #[error("order {order_id} has no snapshot version {version}")]
+    SnapshotNotFound { order_id: String, version: u64 },
+    /// The snapshot cannot be written (too large for an item, an empty order).
     #[error(transparent)]
-    NotFound(Source),
-    /// Refused before any request: the input can never be stored (an invalid order id, too
-    /// many events for one append).
+    Encode(#[from] SnapshotEncodeError),
+    /// The order's stored events cannot be decoded or folded: the data's fault, permanent
+    /// until code or data change.
     #[error(transparent)]
-    Invalid(Source),
-    /// The item would be larger than DynamoDB allows.
-    #[error(transparent)]
-    TooLarge(Source),
-    /// A stored item this code cannot read.
-    #[error(transparent)]
-    Undecodable(Source),
-    /// Throttled, timed out or unreachable after the SDK's retries: the same request may
-    /// succeed later.
+    Unreadable(#[from] HistoryUnreadable),
+    /// A stored snapshot's key attributes cannot be read, so it cannot even be listed.
+    #[error("stored snapshot of order {order_id} cannot be listed")]
+    CorruptSnapshot {
+        order_id: String,
+        #[source]
+        source: Unusable,
+    },
+    /// A maintenance job's control item cannot be read.
+    #[error("control item {id} cannot be read: {reason}")]
+    CorruptControl { id: String, reason: String },
+    /// BatchWriteItem's form of throttling, after our own retries.
+    #[error("{remaining} deletes of order {order_id} still unprocessed after {attempts} attempts")]
+    Unprocessed { order_id: String, remaining: usize, attempts: u32 },
+    /// Anything DynamoDB answered other than a condition we asked for. Not transparent:
+    /// `dynamo::is_transient` finds the DynamoError in the source chain.
     #[error("{0}")]
-    Unavailable(#[source] Source),
-    /// Anything else the database answered (a missing table, a refused permission).
-    #[error("{0}")]
-    Other(#[source] Source),
-}
-
-impl From<DynamoError> for StoreError {
-    fn from(e: DynamoError) -> Self {
-        if e.transient { StoreError::Unavailable(Box::new(e)) } else { StoreError::Other(Box::new(e)) }
-    }
-}
-
-impl From<SnapshotStoreError> for StoreError {
-    fn from(e: SnapshotStoreError) -> Self {
-        match e {
-            SnapshotStoreError::Dynamo(dynamo) => dynamo.into(),
-            SnapshotStoreError::Conflict { .. } => StoreError::Conflict(Box::new(e)),
-            SnapshotStoreError::NotFound { .. } => StoreError::NotFound(Box::new(e)),
-            SnapshotStoreError::InvalidOrderId(_) => StoreError::Invalid(Box::new(e)),
-            SnapshotStoreError::Encode(SnapshotEncodeError::TooLarge { .. }) => {
-                StoreError::TooLarge(Box::new(e))
-            }
-            SnapshotStoreError::Encode(_) => StoreError::Invalid(Box::new(e)),
-            SnapshotStoreError::Corrupt { .. } => StoreError::Undecodable(Box::new(e)),
-            // BatchWriteItem's form of throttling, after our own retries.
-            SnapshotStoreError::Unprocessed { .. } => StoreError::Unavailable(Box::new(e)),
-        }
-    }
-}
-
-impl From<EventStoreError> for StoreError {
-    fn from(e: EventStoreError) -> Self {
-        match e {
-            EventStoreError::Dynamo(dynamo) => dynamo.into(),
-            EventStoreError::Conflict { .. } => StoreError::Conflict(Box::new(e)),
-            EventStoreError::InvalidOrderId(_) | EventStoreError::TooManyEvents(_) => {
-                StoreError::Invalid(Box::new(e))
-            }
-            EventStoreError::Corrupt { .. } => StoreError::Undecodable(Box::new(e)),
-        }
-    }
-}
-
-impl From<ControlError> for StoreError {
-    fn from(e: ControlError) -> Self {
-        match e {
-            ControlError::Dynamo(dynamo) => dynamo.into(),
-            ControlError::Undecodable { .. } => StoreError::Undecodable(Box::new(e)),
-        }
-    }
+    Dynamo(#[from] DynamoError),
 }
 
 impl StoreError {
-    /// Whether the same request may succeed later.
+    /// Whether the same request may succeed later: throttled, timed out or unreachable after
+    /// the SDK's retries.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_))
+        match self {
+            StoreError::Dynamo(e) => e.transient,
+            StoreError::Unprocessed { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether another writer was first (an append or a snapshot put lost its condition).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, StoreError::AppendConflict { .. } | StoreError::SnapshotExists { .. })
+    }
+
+    /// Whether the snapshot is larger than one item can hold.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, StoreError::Encode(SnapshotEncodeError::TooLarge { .. }))
+    }
+
+    /// Whether a stored item (an event, a snapshot's keys, a control item) cannot be read.
+    pub fn is_undecodable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Unreadable(_)
+                | StoreError::CorruptSnapshot { .. }
+                | StoreError::CorruptControl { .. }
+        )
     }
 }
 
@@ -95,20 +88,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_store_error_has_one_kind() {
-        let conflict = SnapshotStoreError::Conflict { order_id: "o-1".into(), version: 3 };
-        assert!(matches!(StoreError::from(conflict), StoreError::Conflict(_)));
-        let gone = SnapshotStoreError::NotFound { order_id: "o-1".into(), version: 3 };
-        assert!(matches!(StoreError::from(gone), StoreError::NotFound(_)));
-        let unprocessed =
-            SnapshotStoreError::Unprocessed { order_id: "o-1".into(), remaining: 1, attempts: 8 };
-        assert!(StoreError::from(unprocessed).is_transient());
-        let appended = EventStoreError::Conflict { order_id: "o-1".into(), expected_version: 2 };
-        let kind = StoreError::from(appended);
-        assert!(matches!(kind, StoreError::Conflict(_)));
-        assert!(kind.to_string().contains("another writer"), "the store's words are kept: {kind}");
-        assert!(matches!(StoreError::from(EventStoreError::TooManyEvents(101)), StoreError::Invalid(_)));
-        let control = ControlError::Undecodable { id: "_job".into(), reason: "no scope".into() };
-        assert!(matches!(StoreError::from(control), StoreError::Undecodable(_)));
+    fn the_kinds_callers_branch_on() {
+        let lost = StoreError::SnapshotExists { order_id: "o-1".into(), version: 3 };
+        assert!(lost.is_conflict() && !lost.is_transient());
+        let appended = StoreError::AppendConflict { order_id: "o-1".into(), expected_version: 2 };
+        assert!(appended.is_conflict());
+        assert!(appended.to_string().contains("another writer"), "{appended}");
+        let unprocessed = StoreError::Unprocessed { order_id: "o-1".into(), remaining: 1, attempts: 8 };
+        assert!(unprocessed.is_transient() && !unprocessed.is_conflict());
+        let large =
+            StoreError::from(SnapshotEncodeError::TooLarge { order_id: "o-1".into(), bytes: 500_000 });
+        assert!(large.is_too_large() && !large.is_conflict());
+        assert!(!StoreError::from(SnapshotEncodeError::EmptyOrder("o-1".into())).is_too_large());
+        assert!(StoreError::CorruptControl { id: "_job".into(), reason: "no scope".into() }.is_undecodable());
+        assert!(!StoreError::TooManyEvents { count: 101, max: 100 }.is_undecodable());
     }
 }

@@ -6,7 +6,9 @@ pub mod dynamo;
 mod error;
 pub mod events;
 pub mod expression;
+pub mod repository;
 pub mod snapshots;
 pub mod tables;
+pub mod unreadable;
 
 pub use error::StoreError;

@@ -3,9 +3,11 @@
 //! its load cost. The admin function's routes adapt HTTP to these and nothing else.
 
 use super::clock::Clock;
-use super::repository::{LoadCost, Loaded, OrderRepository, RepositoryError};
 use super::verify::{self, Verification};
 use crate::domain::Order;
+use crate::domain::OrderId;
+use crate::store::StoreError;
+use crate::store::repository::{LoadCost, Loaded, OrderRepository};
 use crate::store::snapshots::codec::check_metadata;
 use crate::store::snapshots::{NewSnapshot, SnapshotMetadata, SnapshotSummary};
 use serde::Serialize;
@@ -19,7 +21,7 @@ pub enum AdminError {
     #[error("order {0} has no events and no snapshots")]
     NothingStored(String),
     #[error(transparent)]
-    Repository(#[from] RepositoryError),
+    Store(#[from] StoreError),
 }
 
 /// A snapshot taken on request.
@@ -138,7 +140,7 @@ impl SnapshotAdmin {
     /// `Conflict` when a usable one already covers it.
     pub async fn create(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         created_by: &str,
         reason: &str,
     ) -> Result<SnapshotCreated, AdminError> {
@@ -146,8 +148,8 @@ impl SnapshotAdmin {
             .repository
             .load_by_replay(order_id)
             .await?
-            .ok_or_else(|| AdminError::OrderNotFound(order_id.to_owned()))?;
-        let new = NewSnapshot {
+            .ok_or_else(|| AdminError::OrderNotFound(order_id.to_string()))?;
+        let snapshot = NewSnapshot {
             state: loaded.order,
             timestamp: self.clock.now_ms(),
             created_by: created_by.to_owned(),
@@ -155,8 +157,8 @@ impl SnapshotAdmin {
             strategy: None,
             rule: None,
         };
-        let version = new.state.version;
-        let metadata = self.repository.put_snapshot(&new).await?.metadata;
+        let version = snapshot.state.version;
+        let metadata = self.repository.put_snapshot(&snapshot).await?.metadata;
         Ok(SnapshotCreated { version, metadata, cost: loaded.cost })
     }
 
@@ -165,7 +167,7 @@ impl SnapshotAdmin {
     /// with no snapshot (never taken yet, or all deleted): its listing is an empty page.
     pub async fn list(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         limit: u16,
         before: Option<u64>,
         include_state: bool,
@@ -173,7 +175,7 @@ impl SnapshotAdmin {
         let page = self.repository.list_snapshots(order_id, limit, before).await?;
         let empty = page.snapshots.is_empty() && page.damaged.is_empty();
         if empty && !self.repository.exists(order_id).await? {
-            return Err(AdminError::NothingStored(order_id.to_owned()));
+            return Err(AdminError::NothingStored(order_id.to_string()));
         }
         let mut listed: Vec<ListedSnapshot> = page
             .snapshots
@@ -188,7 +190,7 @@ impl SnapshotAdmin {
                 }
             })
             .chain(page.damaged.into_iter().map(|(version, why)| ListedSnapshot {
-                item: ListedItem::Damaged { order_id: order_id.to_owned(), version },
+                item: ListedItem::Damaged { order_id: order_id.to_string(), version },
                 usable: false,
                 unusable: Some(why.to_string()),
                 state: None,
@@ -223,11 +225,11 @@ impl SnapshotAdmin {
                 snapshot.state = Some(state);
             }
         }
-        Ok(SnapshotListing { order_id: order_id.to_owned(), snapshots: listed, next })
+        Ok(SnapshotListing { order_id: order_id.to_string(), snapshots: listed, next })
     }
 
     /// Deletes one snapshot; `NotFound` when there is no such version.
-    pub async fn delete(&self, order_id: &str, version: u64) -> Result<(), AdminError> {
+    pub async fn delete(&self, order_id: &OrderId, version: u64) -> Result<(), AdminError> {
         Ok(self.repository.delete_snapshot(order_id, version).await?)
     }
 
@@ -236,7 +238,7 @@ impl SnapshotAdmin {
     /// write one meanwhile). Returns how many items were deleted. The order's events are not
     /// touched: they belong to the order service, and the stream builds a new snapshot from
     /// them when new events arrive.
-    pub async fn delete_all(&self, order_id: &str) -> Result<u64, AdminError> {
+    pub async fn delete_all(&self, order_id: &OrderId) -> Result<u64, AdminError> {
         let mut deleted = 0;
         loop {
             let versions = self.repository.snapshot_versions(order_id).await?;
@@ -249,16 +251,15 @@ impl SnapshotAdmin {
     }
 
     /// The newest snapshot compared with a full replay of the order's history.
-    pub async fn verify(&self, order_id: &str) -> Result<Verification, AdminError> {
-        verify::verify(&self.repository, order_id).await.map_err(|e| match e {
-            RepositoryError::NotFound(id) => AdminError::OrderNotFound(id),
-            other => other.into(),
-        })
+    pub async fn verify(&self, order_id: &OrderId) -> Result<Verification, AdminError> {
+        verify::verify(&self.repository, order_id)
+            .await?
+            .ok_or_else(|| AdminError::OrderNotFound(order_id.to_string()))
     }
 
     /// The order's current state and what loading it cost.
-    pub async fn order(&self, order_id: &str) -> Result<Loaded, AdminError> {
-        self.repository.load(order_id).await?.ok_or_else(|| AdminError::OrderNotFound(order_id.to_owned()))
+    pub async fn order(&self, order_id: &OrderId) -> Result<Loaded, AdminError> {
+        self.repository.load(order_id).await?.ok_or_else(|| AdminError::OrderNotFound(order_id.to_string()))
     }
 }
 

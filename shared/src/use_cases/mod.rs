@@ -1,4 +1,4 @@
-//! What the functions do, over the repository: load an order (`repository`), snapshot a
+//! What the functions do, over the store's repository: snapshot a
 //! stream batch (`stream_snapshots`), the operator's requests (`admin`), compare a snapshot
 //! with a full replay (`verify`), and the maintenance run (`maintenance`: retention cleanup,
 //! the drift canary, rebuild jobs).
@@ -6,7 +6,5 @@
 pub mod admin;
 pub mod clock;
 pub mod maintenance;
-pub mod repository;
 pub mod stream_snapshots;
-pub mod unreadable;
 pub mod verify;

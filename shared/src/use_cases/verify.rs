@@ -2,10 +2,12 @@
 //! docs/invariants.md)? The admin API's `verify`, the drift canary and the tests' snapshot
 //! checks all ask here.
 
-use super::repository::{OrderRepository, RepositoryError};
-use super::unreadable::HistoryUnreadable;
+use crate::domain::OrderId;
 use crate::domain::{Order, RecordedEvent};
+use crate::store::StoreError;
+use crate::store::repository::OrderRepository;
 use crate::store::snapshots::Snapshot;
+use crate::store::unreadable::HistoryUnreadable;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -49,11 +51,13 @@ pub struct Verification {
 
 /// Replays the order's whole history and compares its newest snapshot with the replay of the
 /// events it covers. A history that cannot be read is reported as such, wherever the
-/// unreadable event stands. `RepositoryError::NotFound` when the order has neither events nor
-/// snapshots.
-pub async fn verify(repository: &OrderRepository, order_id: &str) -> Result<Verification, RepositoryError> {
+/// unreadable event stands. `None` when the order has neither events nor snapshots.
+pub async fn verify(
+    repository: &OrderRepository,
+    order_id: &OrderId,
+) -> Result<Option<Verification>, StoreError> {
     let mut verification = Verification {
-        order_id: order_id.to_owned(),
+        order_id: order_id.to_string(),
         result: VerifyResult::Drift,
         snapshot_version: None,
         events_replayed: None,
@@ -71,26 +75,26 @@ pub async fn verify(repository: &OrderRepository, order_id: &str) -> Result<Veri
         });
     let history = match folded {
         Ok(history) if history.is_empty() && newest.is_none() => {
-            return Err(RepositoryError::NotFound(order_id.to_owned()));
+            return Ok(None);
         }
         Ok(history) => history,
-        Err(RepositoryError::Unreadable(history)) => {
+        Err(StoreError::Unreadable(history)) => {
             verification.result = VerifyResult::Unreadable;
             verification.history_unreadable =
                 Some(UnreadableAt { sequence: history.sequence, reason: history.reason() });
-            return Ok(verification);
+            return Ok(Some(verification));
         }
         Err(other) => return Err(other),
     };
     let Some((_, snapshot)) = newest else {
         verification.result = VerifyResult::NoSnapshot;
-        return Ok(verification);
+        return Ok(Some(verification));
     };
     let snapshot = match snapshot {
         Ok(snapshot) => snapshot,
         Err(unusable) => {
             verification.unusable = Some(unusable.to_string());
-            return Ok(verification);
+            return Ok(Some(verification));
         }
     };
     let covered = usize::try_from(snapshot.last_event_sequence).unwrap_or(usize::MAX).min(history.len());
@@ -100,7 +104,7 @@ pub async fn verify(repository: &OrderRepository, order_id: &str) -> Result<Veri
         SnapshotCheck::Drift(difference) => verification.first_difference = Some(difference),
         SnapshotCheck::ReplayFailed(error) => verification.replay_error = Some(error),
     }
-    Ok(verification)
+    Ok(Some(verification))
 }
 
 /// How a snapshot compares with the replay of its events.

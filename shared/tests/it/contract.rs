@@ -83,7 +83,7 @@ fn plain_to_item(plain: &Value) -> shared::store::dynamo::Item {
 fn reader_accepts(plain: &Value) -> bool {
     let item = plain_to_item(plain);
     event_from_item(&item)
-        .is_ok_and(|e| e.sequence > 0 && shared::domain::order_id::validate_order_id(&e.order_id).is_ok())
+        .is_ok_and(|e| e.sequence > 0 && shared::domain::OrderId::parse(e.order_id.as_str()).is_ok())
 }
 
 /// Python's verdict on each item.

@@ -3,10 +3,12 @@
 //! further back, and every fallback to replay.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Order, RecordedEvent};
+use shared::store::StoreError;
 use shared::store::events::{EventStore, event_to_item};
+use shared::store::repository::{DEFAULT_READ_AHEAD, LoadCost, OrderRepository};
 use shared::store::snapshots::SnapshotStore;
-use shared::use_cases::repository::{DEFAULT_READ_AHEAD, LoadCost, OrderRepository, RepositoryError};
 use std::sync::Arc;
 use std::time::Duration;
 use testkit::{
@@ -22,7 +24,7 @@ async fn a_snapshot_that_does_not_fit_the_events_falls_back_to_replay() {
     let events = plain_history("o-1", 60);
     repo.put_snapshot(&snapshot_at(&events, 50)).await.unwrap();
     bulk_insert_events(&t.client, &t.events_table, &events[..40]).await;
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("o-1", &events[..40]).unwrap());
     assert_eq!(loaded.cost.snapshot_version, None);
     assert!(loaded.cost.fallback.is_some());
@@ -42,8 +44,8 @@ async fn a_snapshot_within_the_read_ahead_loads_in_one_round_trip_of_latency() {
     let repo = t.repository();
     long_order(&t, 495).await;
 
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
-    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
+    let replay = repo.load_by_replay(&oid("o-1")).await.unwrap().unwrap();
 
     assert_eq!(loaded.order, replay.order);
     assert_eq!(loaded.cost.snapshot_version, Some(495));
@@ -61,7 +63,7 @@ async fn a_snapshot_beyond_the_read_ahead_costs_a_second_round_trip_and_no_extra
     let repo = t.repository();
     let events = long_order(&t, 400).await;
 
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
 
     assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
     assert_eq!(loaded.cost.snapshot_version, Some(400));
@@ -76,7 +78,7 @@ async fn without_a_read_ahead_a_load_reads_the_snapshot_then_its_tail() {
     let repo = t.repository().with_read_ahead(None);
     long_order(&t, 495).await;
 
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
 
     assert_eq!(loaded.cost.snapshot_version, Some(495));
     assert_eq!((loaded.cost.round_trips, loaded.cost.critical_round_trips), (2, 2));
@@ -89,7 +91,7 @@ async fn a_short_order_without_snapshot_replays_from_the_read_ahead_alone() {
     let events = plain_history("o-1", 12);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
 
-    let loaded = t.repository().load("o-1").await.unwrap().unwrap();
+    let loaded = t.repository().load(&oid("o-1")).await.unwrap().unwrap();
 
     assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
     assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 12));
@@ -103,8 +105,8 @@ async fn the_stream_batch_widens_the_read_ahead_to_reach_its_snapshot() {
     // a batch of 40 events (461..=500) arrives; the newest snapshot is 9 behind its first
     let events = long_order(&t, 451).await;
 
-    let (narrow, narrow_cost) = repo.load_folded("o-1", Some(500), 0).await.unwrap().unwrap();
-    let (wide, wide_cost) = repo.load_folded("o-1", Some(500), 40).await.unwrap().unwrap();
+    let (narrow, narrow_cost) = repo.load_folded(&oid("o-1"), Some(500), 0).await.unwrap().unwrap();
+    let (wide, wide_cost) = repo.load_folded(&oid("o-1"), Some(500), 40).await.unwrap().unwrap();
 
     assert_eq!(wide.current(), narrow.current());
     assert_eq!(wide.current(), &Order::replay("o-1", &events).unwrap());
@@ -123,13 +125,13 @@ async fn an_unreadable_event_older_than_the_snapshot_does_not_fail_a_load_that_r
     repo.put_snapshot(&snapshot_at(&events, 25)).await.unwrap();
 
     // the read-ahead holds events 10..=30, event 15 among them, but the fold starts at 25
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
     assert_eq!(loaded.cost.critical_round_trips, 1);
 
-    let replay = repo.load_by_replay("o-1").await.unwrap_err();
+    let replay = repo.load_by_replay(&oid("o-1")).await.unwrap_err();
     assert!(
-        matches!(&replay, RepositoryError::Unreadable(h) if h.sequence == Some(15)),
+        matches!(&replay, StoreError::Unreadable(h) if h.sequence == Some(15)),
         "a replay must read event 15: {replay}"
     );
 }
@@ -137,8 +139,8 @@ async fn an_unreadable_event_older_than_the_snapshot_does_not_fail_a_load_that_r
 #[tokio::test]
 async fn an_order_without_events_loads_as_none() {
     let t = TestTables::new().await;
-    assert!(t.repository().load("nobody").await.unwrap().is_none());
-    assert!(t.repository().load_by_replay("nobody").await.unwrap().is_none());
+    assert!(t.repository().load(&oid("nobody")).await.unwrap().is_none());
+    assert!(t.repository().load_by_replay(&oid("nobody")).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -154,7 +156,7 @@ async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
         .map(|e| RecordedEvent { event_id: format!("other-{}", e.sequence), ..e.clone() })
         .collect();
     bulk_insert_events(&t.client, &t.events_table, &rewritten).await;
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("o-1", &rewritten).unwrap());
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.unusable_snapshots, 1);
@@ -167,7 +169,7 @@ async fn a_snapshot_of_a_rewritten_history_falls_back_to_replay() {
             "events" => events_proxy.delay_answers(Duration::from_millis(500)),
             _ => snapshots_proxy.delay_answers(Duration::from_millis(500)),
         }
-        let loaded = repo.load("o-1").await.unwrap().unwrap_or_else(|| panic!("{late} late: no order"));
+        let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap_or_else(|| panic!("{late} late: no order"));
         assert_eq!(loaded.order, Order::replay("o-1", &rewritten).unwrap(), "{late} late");
         assert_eq!((loaded.cost.snapshot_version, loaded.cost.unusable_snapshots), (None, 1), "{late} late");
         events_proxy.cut();
@@ -185,13 +187,13 @@ async fn a_load_bounded_before_a_newer_snapshot_starts_from_the_one_at_or_before
     for at in [110, 200] {
         t.snapshot_store().put(&snapshot_at(&events, at)).await.unwrap();
     }
-    let (folded, cost) = repo.load_folded("o-1", Some(120), 10).await.unwrap().unwrap();
+    let (folded, cost) = repo.load_folded(&oid("o-1"), Some(120), 10).await.unwrap().unwrap();
     assert_eq!(folded.into_current(), Order::replay("o-1", &events[..120]).unwrap());
     assert_eq!(cost.snapshot_version, Some(110), "not a replay from the first event: {cost:?}");
     assert_eq!((cost.events_replayed, cost.critical_round_trips), (10, 1), "{cost:?}");
     assert!(cost.fallback.is_none(), "{cost:?}");
     // and without a bound, the newest
-    let (_, newest) = repo.load_folded("o-1", None, 0).await.unwrap().unwrap();
+    let (_, newest) = repo.load_folded(&oid("o-1"), None, 0).await.unwrap().unwrap();
     assert_eq!(newest.snapshot_version, Some(200));
 }
 
@@ -202,7 +204,7 @@ async fn a_short_order_whose_whole_history_fits_the_read_ahead_does_not_wait_for
     let events = plain_history("o-1", 10);
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     t.snapshot_store().put(&snapshot_at(&events, 5)).await.unwrap();
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("o-1", &events).unwrap());
     // the read-ahead held every event: the same one request a replay costs, waited for
     assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 10));
@@ -211,11 +213,11 @@ async fn a_short_order_whose_whole_history_fits_the_read_ahead_does_not_wait_for
     assert!((10..=11).contains(&loaded.cost.items_read), "{:?}", loaded.cost);
     assert_eq!(loaded.cost.round_trips, 2, "the snapshot read was sent beside it");
     // seen whole, the next load in this container does not even send the snapshot read
-    let again = repo.load("o-1").await.unwrap().unwrap();
+    let again = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(again.order, loaded.order);
     assert_eq!((again.cost.round_trips, again.cost.items_read), (1, 10), "{:?}", again.cost);
     // a bounded load (the stream's) still starts from the snapshot its strategy needs
-    let (folded, cost) = repo.load_folded("o-1", Some(10), 5).await.unwrap().unwrap();
+    let (folded, cost) = repo.load_folded(&oid("o-1"), Some(10), 5).await.unwrap().unwrap();
     assert_eq!(cost.snapshot_version, Some(5));
     assert_eq!(folded.into_current(), loaded.order);
 }
@@ -228,14 +230,14 @@ async fn an_order_whose_snapshot_lags_far_loads_in_one_round_trip_once_its_conta
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     t.snapshot_store().put(&snapshot_at(&events, 100)).await.unwrap();
     let repo = t.repository();
-    let first = repo.load("o-1").await.unwrap().unwrap();
+    let first = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(
         (first.cost.snapshot_version, first.cost.critical_round_trips),
         (Some(100), 2),
         "{:?}",
         first.cost
     );
-    let warm = repo.load("o-1").await.unwrap().unwrap();
+    let warm = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(warm.order, first.order);
     assert_eq!(
         (warm.cost.snapshot_version, warm.cost.critical_round_trips),
@@ -249,7 +251,7 @@ async fn an_order_whose_snapshot_lags_far_loads_in_one_round_trip_once_its_conta
         "the distance, plus the usual read-ahead"
     );
     // another container has not seen it
-    let cold = t.repository().load("o-1").await.unwrap().unwrap();
+    let cold = t.repository().load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(cold.cost.critical_round_trips, 2);
 }
 
@@ -259,18 +261,18 @@ async fn an_order_that_outgrows_its_read_ahead_costs_one_more_round_trip_once() 
     let repo = t.repository();
     let events = plain_history("o-1", 40);
     bulk_insert_events(&t.client, &t.events_table, &events[..10]).await;
-    repo.load("o-1").await.unwrap().unwrap(); // seen whole
+    repo.load(&oid("o-1")).await.unwrap().unwrap(); // seen whole
     // it grows past the read-ahead, and the stream snapshots it
     bulk_insert_events(&t.client, &t.events_table, &events[10..]).await;
     t.snapshot_store().put(&snapshot_at(&events, 35)).await.unwrap();
-    let first = repo.load("o-1").await.unwrap().unwrap();
+    let first = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(
         (first.cost.snapshot_version, first.cost.critical_round_trips),
         (Some(35), 2),
         "{:?}",
         first.cost
     );
-    let next = repo.load("o-1").await.unwrap().unwrap();
+    let next = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(
         (next.cost.snapshot_version, next.cost.critical_round_trips),
         (Some(35), 1),
@@ -319,7 +321,7 @@ async fn a_bounded_load_whose_read_ahead_found_nothing_folds_from_the_snapshot_w
     // the snapshot read reaches the server after the writes
     snapshots_proxy.delay_requests(Duration::from_millis(900));
     let load = async move {
-        let loaded = repo.load_folded("o-1", Some(1), 1).await.unwrap();
+        let loaded = repo.load_folded(&oid("o-1"), Some(1), 1).await.unwrap();
         loaded.map(|(folded, cost)| (folded.into_current(), cost))
     };
     let (events, loaded) = race_with_the_first_event(&t, &events_proxy, &snapshots_proxy, load).await;
@@ -337,7 +339,7 @@ async fn a_plain_load_that_finds_a_snapshot_newer_than_its_empty_read_ahead_read
     // the read-ahead is read at once and answered late, after the snapshot read's answer
     events_proxy.delay_answers(Duration::from_millis(1500));
     snapshots_proxy.delay_requests(Duration::from_millis(900));
-    let load = async move { repo.load("o-1").await.unwrap().map(|loaded| (loaded.order, loaded.cost)) };
+    let load = async move { repo.load(&oid("o-1")).await.unwrap().map(|loaded| (loaded.order, loaded.cost)) };
     let (events, loaded) = race_with_the_first_event(&t, &events_proxy, &snapshots_proxy, load).await;
 
     let (order, cost) = loaded.expect("the order exists: its snapshot was found");

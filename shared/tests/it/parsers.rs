@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use proptest::prelude::*;
-use shared::domain::order_id::validate_order_id;
+use shared::domain::OrderId;
 use shared::domain::{EVENT_SCHEMA_VERSION, EVENT_TYPES, Order, OrderEvent};
 use shared::runtime::config::{self, Config};
 use shared::store::dynamo::Item;
@@ -144,7 +144,7 @@ proptest! {
             && id.len() <= 64
             && id.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
             && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        prop_assert_eq!(validate_order_id(&id).is_ok(), expected);
+        prop_assert_eq!(OrderId::parse(id.as_str()).is_ok(), expected);
     }
 
     /// Configuration: any value of any variable is accepted or refused by name.

@@ -4,10 +4,11 @@
 
 use proptest::prelude::*;
 use shared::domain::Order;
+use shared::domain::samples::order_id as oid;
 use shared::policy::settings::StrategySettings;
+use shared::store::repository::DEFAULT_READ_AHEAD;
 use shared::store::snapshots::codec;
 use shared::use_cases::clock::ManualClock;
-use shared::use_cases::repository::DEFAULT_READ_AHEAD;
 use shared::use_cases::stream_snapshots::{ChangeBody, ChangeKind, StreamChange, StreamSnapshotter};
 use std::sync::Arc;
 use testkit::{
@@ -62,7 +63,7 @@ proptest! {
                 let state = Order::replay("o-s", &events[..cut]).unwrap();
                 repo.put_snapshot(&snapshot_of(state)).await.unwrap();
             }
-            let loaded = repo.load("o-s").await.unwrap().unwrap();
+            let loaded = repo.load(&oid("o-s")).await.unwrap().unwrap();
             prop_assert_eq!(&loaded.order, &full);
             let w = DEFAULT_READ_AHEAD as usize;
             if events.len() <= w {
@@ -140,7 +141,7 @@ proptest! {
             let versions = testkit::check_snapshots(&repo, "o-x", &events).await.map_err(TestCaseError::fail)?;
             // at most one write per order per batch, so at least one snapshot once 3 events came
             prop_assert_eq!(versions.is_empty(), events.len() < 3, "{:?}", versions);
-            let loaded = repo.load("o-x").await.unwrap().unwrap();
+            let loaded = repo.load(&oid("o-x")).await.unwrap().unwrap();
             prop_assert_eq!(&loaded.order, &full);
             Ok(())
         })?;

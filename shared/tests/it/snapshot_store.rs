@@ -2,8 +2,10 @@
 //! newest usable snapshot, listings, and loads passing over unusable snapshots.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Order, STATE_SCHEMA_VERSION};
-use shared::store::snapshots::{NewSnapshot, SnapshotStoreError, Unusable};
+use shared::store::StoreError;
+use shared::store::snapshots::{NewSnapshot, Unusable};
 use testkit::{TestTables, bulk_insert_events, plain_history, snapshot_at};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -18,15 +20,31 @@ async fn a_put_never_overwrites_an_existing_version() {
     again.reason = "second writer".into();
     let err = store.put(&again).await.unwrap_err();
     assert!(
-        matches!(err, SnapshotStoreError::Conflict { ref order_id, version: 10 } if order_id == "o-1"),
+        matches!(err, StoreError::SnapshotExists { ref order_id, version: 10 } if order_id == "o-1"),
         "{err}"
     );
-    let stored = store.get("o-1", 10).await.unwrap().unwrap().unwrap();
+    let stored = store.get(&oid("o-1"), 10).await.unwrap().unwrap().unwrap();
     assert_eq!(stored.metadata.reason, "test", "the first write is intact");
 }
 
 /// Stores `new` as another fold would have written it (its metadata names another
 /// fingerprint, or none), bypassing the store's checks.
+/// Every store call takes an `OrderId`, which cannot hold an invalid id; a snapshot's state
+/// is data, so its id is checked again before it becomes a key.
+#[tokio::test]
+async fn a_snapshot_whose_state_names_an_invalid_order_is_refused_before_any_write() {
+    let t = TestTables::new().await;
+    let store = t.snapshot_store();
+    let events = plain_history("o-1", 3);
+    for id in ["", "a/b", "../x", &"x".repeat(65)] {
+        let mut snapshot = snapshot_at(&events, 3);
+        snapshot.state.id = id.to_owned();
+        assert!(matches!(store.put(&snapshot).await, Err(StoreError::InvalidOrderId(_))), "{id:?}");
+    }
+    let scan = t.client.scan().table_name(&t.snapshots_table).send().await.unwrap();
+    assert_eq!(scan.count(), 0, "nothing was written");
+}
+
 async fn put_from_another_fold(t: &TestTables, new: &NewSnapshot, fingerprint: Option<&str>) {
     let (mut item, mut metadata) = shared::store::snapshots::codec::encode(new).unwrap();
     metadata.fold_fingerprint = fingerprint.map(str::to_owned);
@@ -43,8 +61,8 @@ async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_n
     bulk_insert_events(&t.client, &t.events_table, &events).await;
     // given a snapshot at 10 written by another fold, and none after it yet
     put_from_another_fold(&t, &snapshot_at(&events, 10), Some("fold-0000000000000000")).await;
-    assert!(matches!(store.get("o-r", 10).await.unwrap(), Some(Err(Unusable::FoldChanged { .. }))));
-    let loaded = t.repository().load("o-r").await.unwrap().unwrap();
+    assert!(matches!(store.get(&oid("o-r"), 10).await.unwrap(), Some(Err(Unusable::FoldChanged { .. }))));
+    let loaded = t.repository().load(&oid("o-r")).await.unwrap().unwrap();
     assert_eq!(
         (loaded.cost.snapshot_version, loaded.cost.unusable_snapshots),
         (None, 1),
@@ -55,14 +73,14 @@ async fn an_unusable_snapshot_at_the_same_version_is_replaced_and_a_usable_one_n
     renewed.reason = "renewed".into();
     let written = store.put(&renewed).await.unwrap();
     assert!(matches!(written.replaced, Some(Unusable::FoldChanged { .. })), "{written:?}");
-    let stored = store.get("o-r", 10).await.unwrap().unwrap().unwrap();
+    let stored = store.get(&oid("o-r"), 10).await.unwrap().unwrap().unwrap();
     assert_eq!(stored.metadata.reason, "renewed");
-    assert_eq!(t.repository().load("o-r").await.unwrap().unwrap().cost.snapshot_version, Some(10));
+    assert_eq!(t.repository().load(&oid("o-r")).await.unwrap().unwrap().cost.snapshot_version, Some(10));
     // but a usable one is never overwritten
     let mut again = snapshot_at(&events, 10);
     again.reason = "third".into();
-    assert!(matches!(store.put(&again).await, Err(SnapshotStoreError::Conflict { version: 10, .. })));
-    assert_eq!(store.get("o-r", 10).await.unwrap().unwrap().unwrap().metadata.reason, "renewed");
+    assert!(matches!(store.put(&again).await, Err(StoreError::SnapshotExists { version: 10, .. })));
+    assert_eq!(store.get(&oid("o-r"), 10).await.unwrap().unwrap().unwrap().metadata.reason, "renewed");
 }
 
 #[tokio::test]
@@ -85,12 +103,12 @@ async fn of_writers_racing_to_replace_an_unusable_snapshot_exactly_one_wins() {
         for writer in writers {
             match writer.await.unwrap() {
                 Ok(w) => winners.push(w),
-                Err(SnapshotStoreError::Conflict { .. }) => {}
+                Err(StoreError::SnapshotExists { .. }) => {}
                 Err(other) => panic!("round {round}: {other}"),
             }
         }
         assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
-        let stored = t.snapshot_store().get("o-race", 10).await.unwrap().unwrap().unwrap();
+        let stored = t.snapshot_store().get(&oid("o-race"), 10).await.unwrap().unwrap().unwrap();
         assert_eq!(stored.metadata.reason, format!("writer {}", winners[0]), "round {round}: the winner's");
     }
     // and racing against a usable snapshot, nobody wins
@@ -103,7 +121,7 @@ async fn of_writers_racing_to_replace_an_unusable_snapshot_exactly_one_wins() {
         })
         .collect();
     for writer in writers {
-        assert!(matches!(writer.await.unwrap(), Err(SnapshotStoreError::Conflict { .. })));
+        assert!(matches!(writer.await.unwrap(), Err(StoreError::SnapshotExists { .. })));
     }
 }
 
@@ -115,13 +133,13 @@ async fn latest_usable_is_the_newest_and_reads_one_item() {
     for seq in [10, 20, 30] {
         store.put(&snapshot_at(&events, seq)).await.unwrap();
     }
-    let latest = store.latest_usable("o-1").await.unwrap();
+    let latest = store.latest_usable(&oid("o-1")).await.unwrap();
     let snapshot = latest.snapshot.unwrap();
     assert_eq!(snapshot.version, 30);
     assert_eq!(snapshot.state, Order::replay("o-1", &events).unwrap());
     assert!(latest.passed_over.is_empty());
     assert_eq!((latest.cost.round_trips, latest.cost.items), (1, 1));
-    assert!(store.latest_usable("o-2").await.unwrap().snapshot.is_none());
+    assert!(store.latest_usable(&oid("o-2")).await.unwrap().snapshot.is_none());
 }
 
 #[tokio::test]
@@ -135,7 +153,7 @@ async fn list_pages_newest_first_without_state_and_delete_removes_one() {
     let mut seen = Vec::new();
     let mut before = None;
     loop {
-        let page = store.list("o-1", 10, before).await.unwrap();
+        let page = store.list(&oid("o-1"), 10, before).await.unwrap();
         assert!(page.snapshots.len() <= 10);
         seen.extend(page.snapshots.iter().map(|s| s.version));
         match page.next {
@@ -145,11 +163,11 @@ async fn list_pages_newest_first_without_state_and_delete_removes_one() {
     }
     assert_eq!(seen, (1..=25).rev().collect::<Vec<_>>());
 
-    store.delete("o-1", 7).await.unwrap();
-    assert!(store.get("o-1", 7).await.unwrap().is_none());
-    let err = store.delete("o-1", 7).await.unwrap_err();
-    assert!(matches!(err, SnapshotStoreError::NotFound { version: 7, .. }), "{err}");
-    assert_eq!(store.list("o-1", 100, None).await.unwrap().snapshots.len(), 24);
+    store.delete(&oid("o-1"), 7).await.unwrap();
+    assert!(store.get(&oid("o-1"), 7).await.unwrap().is_none());
+    let err = store.delete(&oid("o-1"), 7).await.unwrap_err();
+    assert!(matches!(err, StoreError::SnapshotNotFound { version: 7, .. }), "{err}");
+    assert_eq!(store.list(&oid("o-1"), 100, None).await.unwrap().snapshots.len(), 24);
 }
 
 async fn corrupt(t: &TestTables, order_id: &str, version: u64, attribute: &str, value: AttributeValue) {
@@ -175,7 +193,7 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
     for seq in [10, 20, 30] {
         repo.put_snapshot(&snapshot_at(&events, seq)).await.unwrap();
     }
-    let replay = repo.load_by_replay("o-1").await.unwrap().unwrap();
+    let replay = repo.load_by_replay(&oid("o-1")).await.unwrap().unwrap();
 
     // given the newest snapshot tampered with and the one before from an older state schema
     corrupt(&t, "o-1", 30, "state", AttributeValue::B(b"{\"id\":\"o-1\"}".to_vec().into())).await;
@@ -192,21 +210,21 @@ async fn corrupt_and_old_schema_snapshots_are_skipped_and_the_load_falls_back() 
         .unwrap();
 
     // when loading
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
 
     // then both are skipped, counted, and the load starts from the good one at 10
     assert_eq!(loaded.order, replay.order);
     assert_eq!(loaded.cost.snapshot_version, Some(10));
     assert_eq!(loaded.cost.unusable_snapshots, 2);
     assert_eq!(loaded.cost.events_replayed, 25);
-    let latest = t.snapshot_store().latest_usable("o-1").await.unwrap();
+    let latest = t.snapshot_store().latest_usable(&oid("o-1")).await.unwrap();
     assert!(matches!(latest.passed_over[0].reason, Unusable::ChecksumMismatch { .. }));
     assert!(matches!(latest.passed_over[1].reason, Unusable::StateSchema { .. }));
 
     // and with every snapshot unusable the load is a full replay, with the reason (in another
     // container: this one remembers the order's distance, and would now read it whole)
     corrupt(&t, "o-1", 10, "lastEventSequence", AttributeValue::S("ten".into())).await;
-    let loaded = t.repository().load("o-1").await.unwrap().unwrap();
+    let loaded = t.repository().load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, replay.order);
     assert_eq!(loaded.cost.snapshot_version, None);
     assert_eq!(loaded.cost.events_replayed, 35);
@@ -235,7 +253,7 @@ async fn a_run_of_unusable_snapshots_is_skipped_in_one_query_not_one_each() {
     }
 
     // when looking for the newest usable one
-    let lookup = t.snapshot_store().latest_usable("o-run").await.unwrap();
+    let lookup = t.snapshot_store().latest_usable(&oid("o-run")).await.unwrap();
 
     // then two requests found it: the newest alone, then the rest of the run at once
     assert_eq!(lookup.snapshot.map(|s| s.version), Some(5));
@@ -243,7 +261,7 @@ async fn a_run_of_unusable_snapshots_is_skipped_in_one_query_not_one_each() {
     assert!(lookup.passed_over.iter().all(|p| matches!(p.reason, Unusable::FoldChanged { .. })));
     assert_eq!(lookup.cost.round_trips, 2, "one Query per unusable snapshot would be 7");
     // and a load from it equals the replay
-    let loaded = t.repository().load("o-run").await.unwrap().unwrap();
+    let loaded = t.repository().load(&oid("o-run")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("o-run", &events).unwrap());
     assert_eq!((loaded.cost.snapshot_version, loaded.cost.unusable_snapshots), (Some(5), 6));
 }

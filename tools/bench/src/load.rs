@@ -8,9 +8,11 @@ use crate::scenarios::{THRESHOLD, history};
 use crate::stats::Spread;
 use capacity::plot::{Panel, Scale, Series};
 use shared::domain::Order;
+use shared::domain::samples::order_id as oid;
+use shared::store::StoreError;
 use shared::store::dynamo::{n, s};
+use shared::store::repository::{LoadCost, Loaded};
 use shared::store::snapshots::NewSnapshot;
-use shared::use_cases::repository::{LoadCost, Loaded, RepositoryError};
 use std::future::Future;
 use std::time::{Duration, Instant};
 use testkit::{Engine, LocalDynamo, Proxy, TestTables, bulk_insert_events, client_for};
@@ -59,7 +61,7 @@ pub async fn measure(
         rule: None,
     };
     t.snapshot_store().put(&snapshot).await.expect("put snapshot");
-    let lookup = t.snapshot_store().latest_usable(ORDER).await.expect("the snapshot lookup");
+    let lookup = t.snapshot_store().latest_usable(&oid(ORDER)).await.expect("the snapshot lookup");
     let proxy = Proxy::start(server.port()).await;
     let client = client_for(&proxy.endpoint());
     let speculative = t.repository_via(client.clone()).with_read_ahead(Some(read_ahead));
@@ -107,9 +109,9 @@ pub async fn measure(
                         assert!(a.expect("GetItem").item.is_some() && b.expect("GetItem").item.is_some());
                         None
                     }
-                    3 => Some(loaded(speculative.load_by_replay(ORDER)).await),
-                    4 => Some(loaded(two_step.load(ORDER)).await),
-                    _ => Some(loaded(speculative.load(ORDER)).await),
+                    3 => Some(loaded(speculative.load_by_replay(&oid(ORDER))).await),
+                    4 => Some(loaded(two_step.load(&oid(ORDER))).await),
+                    _ => Some(loaded(speculative.load(&oid(ORDER))).await),
                 };
                 let elapsed = started.elapsed();
                 if round > 0 {
@@ -145,7 +147,7 @@ pub async fn measure(
 }
 
 /// The order and cost of a load that must find the order.
-async fn loaded(load: impl Future<Output = Result<Option<Loaded>, RepositoryError>>) -> (Order, LoadCost) {
+async fn loaded(load: impl Future<Output = Result<Option<Loaded>, StoreError>>) -> (Order, LoadCost) {
     let loaded = load.await.expect("load").expect("the order exists");
     (loaded.order, loaded.cost)
 }
@@ -301,8 +303,8 @@ pub async fn strategies(server: &LocalDynamo, read_ahead: u32) -> Vec<(&'static 
         };
         t.snapshot_store().put(&snapshot).await.expect("put snapshot");
         let repo = t.repository().with_read_ahead(Some(read_ahead));
-        let (_, cold) = loaded(repo.load(ORDER)).await;
-        let (_, warm) = loaded(repo.load(ORDER)).await;
+        let (_, cold) = loaded(repo.load(&oid(ORDER))).await;
+        let (_, warm) = loaded(repo.load(&oid(ORDER))).await;
         rows.push((strategy, behind, cold.critical_round_trips, warm.critical_round_trips));
     }
     rows

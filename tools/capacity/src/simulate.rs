@@ -25,7 +25,7 @@ use shared::domain::folded_order::SnapshotRef;
 use shared::policy::settings::StrategySettings;
 use shared::policy::strategy::{SnapshotFacts, at_sequence, should_snapshot};
 use shared::use_cases::stream_snapshots::ORDER_CONCURRENCY;
-use shared::use_cases::stream_snapshots::cache::{Remembered, StateCache};
+use shared::use_cases::stream_snapshots::cache::{CachedOrder, StateCache};
 use std::collections::HashMap;
 
 /// What one batch costs in CPU (µs, already scaled to the function's memory) and round trips.
@@ -324,7 +324,7 @@ fn process(
         for &(order, first, last) in wave {
             let id = format!("o-{order}");
             let held = match cache.take(&id) {
-                Some(Remembered::Folded(folded)) => folded.current().version + 1 == first,
+                Some(CachedOrder::Folded(folded)) => folded.current().version + 1 == first,
                 _ => false,
             };
             let mut ms = 0.0;

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
 use shared::runtime::config::Config;
-use shared::store::snapshots::{NewSnapshot, SnapshotStore, SnapshotStoreError};
+use shared::store::StoreError;
+use shared::store::snapshots::{NewSnapshot, SnapshotStore};
 use shared::store::tables;
 use shared::store::tables::TableNames;
 use shared::use_cases::clock::{Clock, SystemClock};
@@ -235,7 +236,7 @@ async fn seed_order_1001(client: &aws_sdk_dynamodb::Client, names: &TableNames) 
         };
         match snapshots.put(&new).await {
             // seeded before: the snapshot is there
-            Ok(_) | Err(SnapshotStoreError::Conflict { .. }) => {}
+            Ok(_) | Err(StoreError::SnapshotExists { .. }) => {}
             Err(e) => return Err(e.to_string()),
         }
     }

@@ -6,10 +6,11 @@
 use local::demo::{self, DemoOrder};
 use local::stream_runner::{RunnerConfig, StreamRunner};
 use local::{stream_arn, streams_client_for};
+use shared::domain::samples::order_id as oid;
 use shared::runtime::config::Config;
+use shared::store::repository::OrderRepository;
 use shared::store::tables;
 use shared::use_cases::clock::{Clock, SystemClock};
-use shared::use_cases::repository::OrderRepository;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -105,7 +106,7 @@ async fn run() -> Result<(), String> {
     for (order, commands) in &orders {
         for command in commands {
             repository
-                .execute(&order.id, command.clone(), SystemClock.now_ms())
+                .execute(&oid(&order.id), command.clone(), SystemClock.now_ms())
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -154,12 +155,12 @@ async fn run() -> Result<(), String> {
 /// run in this process (the maintenance function's own entry point) instead of a Lambda
 /// invocation.
 fn admin_router(client: &aws_sdk_dynamodb::Client, config: &Config) -> axum::Router {
-    use snapshot_admin::auth::LocalCaller;
+    use snapshot_admin::access::LocalCaller;
     let state = snapshot_admin::AppState::in_process(
         config.repository(client.clone()),
         config.retention.clone(),
         Arc::new(SystemClock),
-        Arc::new(snapshot_admin::audit::LogAudit),
+        Arc::new(snapshot_admin::access::LogAudit),
         std::time::Duration::from_secs(300),
     );
     snapshot_admin::router(state).layer(axum::Extension(LocalCaller(LOCAL_ADMIN.into())))
@@ -171,8 +172,8 @@ async fn report(
 ) -> Result<(), String> {
     println!("{:<28} {:>6}  snapshots (version: strategy / rule / why)", "order", "events");
     for (order, _) in orders {
-        let page = repository.list_snapshots(&order.id, 100, None).await.map_err(|e| e.to_string())?;
-        let last = repository.last_sequence(&order.id).await.map_err(|e| e.to_string())?.unwrap_or(0);
+        let page = repository.list_snapshots(&oid(&order.id), 100, None).await.map_err(|e| e.to_string())?;
+        let last = repository.last_sequence(&oid(&order.id)).await.map_err(|e| e.to_string())?.unwrap_or(0);
         println!("{:<28} {:>6}  {}", order.id, last, order.kind);
         if page.snapshots.is_empty() {
             println!("{:<36}  (none)", "");
@@ -195,8 +196,11 @@ async fn report(
     );
     for (label, by_replay) in [("from snapshot", false), ("full replay", true)] {
         let started = Instant::now();
-        let loaded =
-            if by_replay { repository.load_by_replay(long).await } else { repository.load(long).await };
+        let loaded = if by_replay {
+            repository.load_by_replay(&oid(long)).await
+        } else {
+            repository.load(&oid(long)).await
+        };
         let elapsed = started.elapsed();
         let loaded = loaded.map_err(|e| e.to_string())?.ok_or("demo order vanished")?;
         let c = &loaded.cost;

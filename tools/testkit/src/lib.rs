@@ -22,11 +22,12 @@ pub use server::{
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use shared::domain::samples::order_id as oid;
 use shared::runtime::client::ClientTuning;
 use shared::store::events::EventStore;
+use shared::store::repository::OrderRepository;
 use shared::store::snapshots::SnapshotStore;
 use shared::store::tables;
-use shared::use_cases::repository::OrderRepository;
 use shared::use_cases::verify::{SnapshotCheck, check_snapshot};
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -110,7 +111,7 @@ impl TestTables {
     /// events up to its lastEventSequence (invariant 1, docs/invariants.md). Returns their versions.
     pub async fn verified_snapshots(&self, order_id: &str) -> Vec<u64> {
         let repo = self.repository();
-        let events = repo.history(order_id).await.expect("read events");
+        let events = repo.history(&oid(order_id)).await.expect("read events");
         check_snapshots(&repo, order_id, &events).await.unwrap_or_else(|problem| panic!("{problem}"))
     }
 }
@@ -128,11 +129,11 @@ pub async fn check_snapshots(
     let mut before = None;
     loop {
         let page =
-            repo.list_snapshots(order_id, 100, before).await.map_err(|e| format!("{order_id}: {e}"))?;
+            repo.list_snapshots(&oid(order_id), 100, before).await.map_err(|e| format!("{order_id}: {e}"))?;
         for summary in &page.snapshots {
             let v = summary.version;
             let snapshot = repo
-                .snapshot(order_id, v)
+                .snapshot(&oid(order_id), v)
                 .await
                 .map_err(|e| format!("{order_id} v{v}: {e}"))?
                 .ok_or_else(|| format!("{order_id} v{v}: listed but gone"))?

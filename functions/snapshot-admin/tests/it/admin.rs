@@ -5,12 +5,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Money, Order, OrderEvent};
 use shared::policy::settings::RetentionSettings;
 use shared::store::snapshots::NewSnapshot;
 use shared::use_cases::clock::ManualClock;
-use snapshot_admin::audit::{AuditRecord, MemoryAudit};
-use snapshot_admin::auth::LocalCaller;
+use snapshot_admin::access::LocalCaller;
+use snapshot_admin::access::{AuditRecord, MemoryAudit};
 use snapshot_admin::{AppState, router};
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,13 +181,13 @@ async fn delete_removes_one_version_and_404s_after() {
 #[tokio::test]
 async fn a_personal_data_request_deletes_every_snapshot_of_the_order_and_keeps_its_events() {
     let api = api().await;
-    let events_before = api.t.event_store().read_from("o-1001", 1).await.unwrap().0;
+    let events_before = api.t.event_store().read_from(&oid("o-1001"), 1).await.unwrap().0;
     let (status, body) = api.local("DELETE", "/admin/order-snapshots/o-1001", None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!((body["snapshotsDeleted"].as_u64(), body["eventsKept"].as_bool()), (Some(2), Some(true)));
     assert!(api.t.verified_snapshots("o-1001").await.is_empty(), "no snapshot left");
     assert_eq!(
-        api.t.event_store().read_from("o-1001", 1).await.unwrap().0,
+        api.t.event_store().read_from(&oid("o-1001"), 1).await.unwrap().0,
         events_before,
         "events untouched"
     );
@@ -588,10 +589,10 @@ async fn the_personal_data_delete_removes_damaged_items_too_and_counts_them_all(
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["snapshotsDeleted"], 3, "two good items and the damaged one: {body}");
     assert!(
-        api.t.snapshot_store().versions("o-1001").await.unwrap().is_empty(),
+        api.t.snapshot_store().versions(&oid("o-1001")).await.unwrap().is_empty(),
         "nothing of the order is left"
     );
-    assert_eq!(api.t.repository().history("o-1001").await.unwrap().len(), 25, "its events are kept");
+    assert_eq!(api.t.repository().history(&oid("o-1001")).await.unwrap().len(), 25, "its events are kept");
     let (_, again) = api.local("DELETE", "/admin/order-snapshots/o-1001", None).await;
     assert_eq!(again["snapshotsDeleted"], 0);
 }
@@ -640,7 +641,7 @@ async fn a_second_rebuild_while_one_runs_is_409_and_a_bad_scope_is_400() {
     let clock = Arc::new(ManualClock::at(NOW));
     let rebuild = shared::use_cases::maintenance::rebuild::RebuildService::new(api.t.repository(), clock);
     let running = rebuild
-        .start(shared::use_cases::maintenance::rebuild::RebuildScope::All, "other", false)
+        .start(shared::store::control::rebuild_scope::RebuildScope::All, "other", false)
         .await
         .unwrap();
     // then another start is a 409 naming it, and changes nothing

@@ -7,13 +7,14 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use proptest::prelude::*;
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
 use shared::policy::settings::RetentionSettings;
 use shared::use_cases::clock::ManualClock;
-use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::LocalCaller;
-use snapshot_admin::input;
+use snapshot_admin::access::LocalCaller;
+use snapshot_admin::access::MemoryAudit;
+use snapshot_admin::extract;
 use snapshot_admin::{AppState, router};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -59,7 +60,7 @@ fn world() -> &'static World {
                 audit.clone(),
                 Duration::from_secs(5),
             );
-            state.admin.create(ORDER, "fuzz", "seed").await.unwrap();
+            state.admin.create(&oid(ORDER), "fuzz", "seed").await.unwrap();
             (t, router(state), audit)
         });
         World { runtime, tables, router, audit, quiet: std::sync::RwLock::new(()) }
@@ -178,14 +179,14 @@ proptest! {
     #[test]
     fn positive_numbers_are_canonical_decimals(raw in prop_oneof![".{0,22}", "[0-9]{0,21}", "[+-]?[0-9]{1,5}", "1[0-8][0-9]{18}"]) {
         let expected = raw.parse::<u64>().ok().filter(|n| *n > 0 && n.to_string() == raw);
-        prop_assert_eq!(input::positive_integer(&raw, "version").ok(), expected);
+        prop_assert_eq!(extract::positive_integer(&raw, "version").ok(), expected);
     }
 
     /// Queries: only the allowed keys come back, each once; anything else is a 400.
     #[test]
     fn queries_return_only_allowed_keys(raw in prop_oneof![".{0,40}", arb_query()]) {
         let allowed = ["limit", "before"];
-        if let Ok(q) = input::query(Some(&raw), &allowed) {
+        if let Ok(q) = extract::query(Some(&raw), &allowed) {
             prop_assert!(q.keys().all(|k| allowed.contains(&k.as_str())));
         }
     }
@@ -200,8 +201,8 @@ fn after_the_fuzz_every_snapshot_still_equals_replay() {
     let _alone = w.quiet.write().unwrap_or_else(std::sync::PoisonError::into_inner);
     w.runtime.block_on(async {
         w.tables.verified_snapshots(ORDER).await;
-        let loaded = w.tables.repository().load(ORDER).await.unwrap().unwrap();
-        let replayed = w.tables.repository().load_by_replay(ORDER).await.unwrap().unwrap();
+        let loaded = w.tables.repository().load(&oid(ORDER)).await.unwrap().unwrap();
+        let replayed = w.tables.repository().load_by_replay(&oid(ORDER)).await.unwrap().unwrap();
         assert_eq!(loaded.order, replayed.order);
     });
 }

@@ -39,11 +39,11 @@ async fn a_local_nightly_run_applies_retention_and_then_runs_the_canary() {
     let starter = InProcessJobStarter::new(Arc::new(maintenance), Duration::from_secs(60));
 
     // when the admin API starts the nightly job locally
-    let started = starter.start(Job::Nightly, "test").await.unwrap();
+    let started = starter.start(Job::CleanupAndCanary, "test").await.unwrap();
     assert_eq!(started.runner, "in-process");
 
     // then it applied retention and verified the sample it picked
-    let Outcome::Nightly { cleanup, canary } = first_finished(&starter).await else {
+    let Outcome::CleanupAndCanary { cleanup, canary } = first_finished(&starter).await else {
         panic!("a nightly run reports retention and the canary")
     };
     assert_eq!((cleanup.orders_examined, cleanup.snapshots_deleted), (2, 4), "{cleanup:?}");
@@ -57,7 +57,9 @@ async fn a_local_nightly_run_applies_retention_and_then_runs_the_canary() {
 
 #[test]
 fn the_deployed_starter_sends_what_the_maintenance_function_parses() {
-    for job in [Job::Nightly, Job::Rebuild, Job::Order("o-1".into())] {
+    for job in
+        [Job::CleanupAndCanary, Job::Rebuild, Job::CleanupOrder(shared::domain::samples::order_id("o-1"))]
+    {
         let sent = payload(&job, "arn:aws:iam::1:user/admin");
         assert_eq!(snapshot_maintenance_job(&sent), job, "{sent}");
     }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use shared::domain::Order;
 use shared::policy::settings::RetentionSettings;
 use shared::use_cases::clock::ManualClock;
-use snapshot_admin::auth::LocalCaller;
+use snapshot_admin::access::LocalCaller;
 use snapshot_admin::routes::ROUTES;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -232,7 +232,7 @@ async fn the_parser_and_the_openapi_file_agree_on_every_routes_inputs() {
         t.repository(),
         RetentionSettings::default(),
         Arc::new(ManualClock::at(1_800_000_000_000)),
-        Arc::new(snapshot_admin::audit::LogAudit),
+        Arc::new(snapshot_admin::access::LogAudit),
         Duration::from_secs(5),
     );
     let router = snapshot_admin::router(state);

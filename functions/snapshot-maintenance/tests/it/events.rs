@@ -19,13 +19,16 @@ fn the_scheduled_event_is_eventbridges_shape() {
     assert_eq!(event.detail_type.as_deref(), Some("Scheduled Event"));
     assert_eq!(event.source.as_deref(), Some("aws.events"));
     let value = serde_json::from_str(&read("scheduled-event.json")).unwrap();
-    assert_eq!(parse_request(&value).unwrap(), Job::Nightly);
+    assert_eq!(parse_request(&value).unwrap(), Job::CleanupAndCanary);
 }
 
 #[test]
 fn the_single_order_request_parses() {
     let value = serde_json::from_str(&read("single-order.json")).unwrap();
-    assert_eq!(parse_request(&value).unwrap(), Job::Order("o-1001".into()));
+    assert_eq!(
+        parse_request(&value).unwrap(),
+        Job::CleanupOrder(shared::domain::samples::order_id("o-1001"))
+    );
     let files =
         std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/snapshot-maintenance")).unwrap();
     let events = files.filter(|f| f.as_ref().unwrap().file_name() != "expected.json").count();
@@ -61,10 +64,8 @@ mod fuzz {
             let expected = match input.as_object().map(|o| o.get("orderId")) {
                 None => None,
                 Some(_) if job.is_some() => (job == Some(&json!("rebuild"))).then_some(Job::Rebuild),
-                Some(None) => Some(Job::Nightly),
-                Some(Some(Value::String(id))) if shared::domain::order_id::validate_order_id(id).is_ok() => {
-                    Some(Job::Order(id.clone()))
-                }
+                Some(None) => Some(Job::CleanupAndCanary),
+                Some(Some(Value::String(id))) => shared::domain::OrderId::parse(id.as_str()).ok().map(Job::CleanupOrder),
                 Some(Some(_)) => None,
             };
             prop_assert_eq!(parse_request(&input).ok(), expected);

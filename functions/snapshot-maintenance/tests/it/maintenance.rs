@@ -2,6 +2,7 @@
 //! and the handler on its sample events.
 
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, Order, OrderEvent};
 use shared::policy::settings::MaintenanceSettings;
@@ -54,7 +55,11 @@ async fn snapshots(t: &TestTables, order_id: &str, versions_and_ages: &[(u64, i6
 }
 
 async fn remaining(t: &TestTables, order_id: &str) -> Vec<u64> {
-    let mut keys = t.snapshot_store().keys(order_id).await.unwrap().keys;
+    let mut keys = shared::store::snapshots::SnapshotKeys::of(&t.snapshot_store())
+        .keys(&oid(order_id))
+        .await
+        .unwrap()
+        .keys;
     keys.sort_by_key(|k| k.version);
     keys.into_iter().map(|k| k.version).collect()
 }
@@ -204,8 +209,14 @@ async fn the_handler_runs_the_sample_events() {
 
 #[test]
 fn requests_are_parsed_strictly() {
-    assert_eq!(parse_request(&serde_json::json!({"detail-type": "Scheduled Event"})).unwrap(), Job::Nightly);
-    assert_eq!(parse_request(&serde_json::json!({"orderId": "o-1"})).unwrap(), Job::Order("o-1".into()));
+    assert_eq!(
+        parse_request(&serde_json::json!({"detail-type": "Scheduled Event"})).unwrap(),
+        Job::CleanupAndCanary
+    );
+    assert_eq!(
+        parse_request(&serde_json::json!({"orderId": "o-1"})).unwrap(),
+        Job::CleanupOrder(shared::domain::samples::order_id("o-1"))
+    );
     assert!(parse_request(&serde_json::json!({"orderId": "../x"})).is_err());
     assert!(parse_request(&serde_json::json!({"orderId": 5})).is_err());
     assert!(parse_request(&serde_json::json!([1, 2])).is_err());
@@ -239,9 +250,9 @@ async fn the_drift_canary_finds_an_injected_drift_and_names_the_field() {
     }
     // a usable snapshot (valid checksum, this fold's fingerprint) with a wrong state: a bug,
     // not damage, so loads would trust it
-    let mut wrong = t.snapshot_store().get("c-3", 10).await.unwrap().unwrap().unwrap().state;
+    let mut wrong = t.snapshot_store().get(&oid("c-3"), 10).await.unwrap().unwrap().unwrap().state;
     wrong.items[0].quantity += 1;
-    t.snapshot_store().delete("c-3", 10).await.unwrap();
+    t.snapshot_store().delete(&oid("c-3"), 10).await.unwrap();
     let new = NewSnapshot {
         state: wrong,
         timestamp: NOW - DAY,
@@ -297,7 +308,7 @@ async fn a_snapshot_item_with_a_malformed_key_attribute_is_skipped_and_the_run_m
         t.repository(),
         Arc::new(ManualClock::at(NOW)),
     );
-    rebuild.start(shared::use_cases::maintenance::rebuild::RebuildScope::Stale, "test", false).await.unwrap();
+    rebuild.start(shared::store::control::rebuild_scope::RebuildScope::Stale, "test", false).await.unwrap();
 
     // every night, small pages: each run gets past it
     let cleanup = service(&t).with_page_size(3);

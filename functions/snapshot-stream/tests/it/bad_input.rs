@@ -259,11 +259,11 @@ fn classify_middle(bytes: &[u8]) -> (Class, String) {
     let Ok(event) = runtime_deserialize(bytes) else { return (Class::Invocation, String::new()) };
     let Ok(changes) = parse(&event) else { return (Class::Invocation, String::new()) };
     assert_eq!(changes.len(), 3);
-    assert!(matches!(decode(&changes[0]), Decoded::Event(_)), "the record before is unaffected");
-    assert!(matches!(decode(&changes[2]), Decoded::Event(_)), "the record after is unaffected");
+    assert!(matches!(decode(&changes[0]), Decoded::Event(..)), "the record before is unaffected");
+    assert!(matches!(decode(&changes[2]), Decoded::Event(..)), "the record after is unaffected");
     assert_eq!(changes[1].position, position_string(2), "the record is reported by its own SequenceNumber");
     match decode(&changes[1]) {
-        Decoded::Event(_) => (Class::Event, String::new()),
+        Decoded::Event(..) => (Class::Event, String::new()),
         Decoded::Ignored => (Class::Ignored, String::new()),
         Decoded::Poison(reason) => (Class::Poison(""), reason),
     }
@@ -371,7 +371,7 @@ proptest! {
     fn fields_outside_the_image_do_not_change_the_event(which in 0..IRRELEVANT.len(), value in arb_json()) {
         let mut r = record();
         *r.pointer_mut(IRRELEVANT[which]).unwrap() = value;
-        prop_assert_eq!(classify_record(&r), Ok(Decoded::Event(original())));
+        prop_assert_eq!(classify_record(&r), Ok(Decoded::Event(shared::domain::samples::order_id(&original().order_id), original())));
     }
 
     /// A required attribute removed, or its value replaced by anything that is not the same
@@ -390,7 +390,7 @@ proptest! {
         }
         match classify_record(&r) {
             Ok(Decoded::Poison(_)) => {}
-            Ok(Decoded::Event(e)) => {
+            Ok(Decoded::Event(_, e)) => {
                 // the only way to stay an event: an equivalent typed value (e.g. {"N": "2.0"})
                 prop_assert!(!remove);
                 prop_assert_eq!(&e.event, &original().event);
@@ -402,7 +402,7 @@ proptest! {
     /// Any JSON value as a record: classified, never a panic, never an event.
     #[test]
     fn random_json_records_are_never_events(record in arb_json()) {
-        prop_assert!(!matches!(classify_record(&record), Ok(Decoded::Event(_))));
+        prop_assert!(!matches!(classify_record(&record), Ok(Decoded::Event(..))));
     }
 
     /// Any bytes as the payload: an error or a parse, never a panic.

@@ -3,6 +3,7 @@
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Money, OrderEvent, RecordedEvent};
 use shared::policy::settings::{StrategyKind, StrategySettings};
 use shared::policy::strategy::Rule;
@@ -69,7 +70,7 @@ async fn metadata(
     order_id: &str,
     version: u64,
 ) -> shared::store::snapshots::SnapshotMetadata {
-    t.snapshot_store().get(order_id, version).await.unwrap().unwrap().unwrap().metadata
+    t.snapshot_store().get(&oid(order_id), version).await.unwrap().unwrap().unwrap().metadata
 }
 
 // ---- the sample events -------------------------------------------------------------------

@@ -8,39 +8,19 @@ mod scan;
 mod stored;
 
 pub use item::{EventRecordError, event_from_item, event_to_item};
-pub use scan::{EventKey, OrdersPage};
-pub use stored::StoredEvents;
+pub use scan::{EventKey, EventScan, OrdersPage};
+pub use stored::EventItems;
 
-use crate::domain::order_id::{InvalidOrderId, validate_order_id};
+use crate::domain::OrderId;
 use crate::domain::{OrderEvent, RecordedEvent};
+use crate::store::StoreError;
 use crate::store::dynamo::{DynamoError, ReadCost, condition_held, get_s, n, s};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, Select, TransactWriteItem};
-use thiserror::Error;
 
 /// DynamoDB's limit on items in one transaction.
 pub const MAX_EVENTS_PER_APPEND: usize = 100;
-
-#[derive(Debug, Error)]
-pub enum EventStoreError {
-    #[error(transparent)]
-    InvalidOrderId(#[from] InvalidOrderId),
-    #[error("order {order_id} is no longer at version {expected_version}: another writer appended first")]
-    Conflict { order_id: String, expected_version: u64 },
-    #[error("{0} events in one append; at most {MAX_EVENTS_PER_APPEND} fit in a transaction")]
-    TooManyEvents(usize),
-    #[error("stored event {sequence:?} of order {order_id} cannot be read")]
-    Corrupt {
-        order_id: String,
-        sequence: Option<u64>,
-        #[source]
-        source: EventRecordError,
-    },
-    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
-    #[error("{0}")]
-    Dynamo(#[from] DynamoError),
-}
 
 #[derive(Clone, Debug)]
 pub struct EventStore {
@@ -63,27 +43,26 @@ impl EventStore {
     /// append is written. Several events go in one transaction.
     pub async fn append(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         expected_version: u64,
         events: &[OrderEvent],
         occurred_at: i64,
-    ) -> Result<Vec<RecordedEvent>, EventStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         if events.len() > MAX_EVENTS_PER_APPEND {
-            return Err(EventStoreError::TooManyEvents(events.len()));
+            return Err(StoreError::TooManyEvents { count: events.len(), max: MAX_EVENTS_PER_APPEND });
         }
         let recorded: Vec<RecordedEvent> = events
             .iter()
             .zip(expected_version + 1..)
             .map(|(event, sequence)| RecordedEvent {
-                order_id: order_id.to_owned(),
+                order_id: order_id.to_string(),
                 sequence,
                 event_id: uuid::Uuid::new_v4().to_string(),
                 occurred_at,
                 event: event.clone(),
             })
             .collect();
-        let conflict = || EventStoreError::Conflict { order_id: order_id.to_owned(), expected_version };
+        let conflict = || StoreError::AppendConflict { order_id: order_id.to_string(), expected_version };
         const FREE: &str = "attribute_not_exists(orderId)";
         match recorded.as_slice() {
             [] => {}
@@ -143,7 +122,7 @@ impl EventStore {
     }
 
     /// Whether `event` is already stored: its slot holds that very event (same event id).
-    async fn is_stored(&self, event: &RecordedEvent) -> Result<bool, EventStoreError> {
+    async fn is_stored(&self, event: &RecordedEvent) -> Result<bool, StoreError> {
         let out = self
             .client
             .get_item()
@@ -162,10 +141,10 @@ impl EventStore {
     /// DynamoDB's 1 MB pages. Strongly consistent, so a load sees every completed append.
     pub async fn read_range(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         from: u64,
         to: Option<u64>,
-    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), StoreError> {
         let (stored, cost) = self.read_stored(order_id, from, to).await?;
         Ok((stored.decode_from(from)?, cost))
     }
@@ -173,11 +152,10 @@ impl EventStore {
     /// [`EventStore::read_range`], still undecoded.
     pub async fn read_stored(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         from: u64,
         to: Option<u64>,
-    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<(EventItems, ReadCost), StoreError> {
         let mut cost = ReadCost::default();
         let mut items = Vec::new();
         let mut start_key = None;
@@ -209,18 +187,17 @@ impl EventStore {
                 None => break,
             }
         }
-        Ok((StoredEvents::from_query(order_id, items, from <= 1)?, cost))
+        Ok((EventItems::from_query(order_id, items, from <= 1)?, cost))
     }
 
     /// The newest `limit` events up to `upto` (`None`: the newest of all), undecoded, in one
     /// request (fewer when 1 MB is reached first). Strongly consistent.
     pub async fn read_newest(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         upto: Option<u64>,
         limit: u32,
-    ) -> Result<(StoredEvents, ReadCost), EventStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<(EventItems, ReadCost), StoreError> {
         let mut query = self
             .client
             .query()
@@ -241,27 +218,26 @@ impl EventStore {
         cost.page(page.items(), true);
         // Without a LastEvaluatedKey the read ran out of events, not of its limit.
         let from_start = page.last_evaluated_key.is_none_or(|key| key.is_empty());
-        let stored = StoredEvents::from_query(order_id, page.items.unwrap_or_default(), from_start)?;
+        let stored = EventItems::from_query(order_id, page.items.unwrap_or_default(), from_start)?;
         Ok((stored, cost))
     }
 
     /// The whole history from `from` on.
     pub async fn read_from(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         from: u64,
-    ) -> Result<(Vec<RecordedEvent>, ReadCost), EventStoreError> {
+    ) -> Result<(Vec<RecordedEvent>, ReadCost), StoreError> {
         self.read_range(order_id, from, None).await
     }
 
     /// Sequence of the order's last event; `None` when the order has no events.
-    pub async fn last_sequence(&self, order_id: &str) -> Result<Option<u64>, EventStoreError> {
+    pub async fn last_sequence(&self, order_id: &OrderId) -> Result<Option<u64>, StoreError> {
         let (newest, _) = self.read_newest(order_id, None, 1).await?;
         Ok(newest.last())
     }
 
-    pub async fn exists(&self, order_id: &str) -> Result<bool, EventStoreError> {
-        validate_order_id(order_id)?;
+    pub async fn exists(&self, order_id: &OrderId) -> Result<bool, StoreError> {
         let page = self
             .client
             .query()

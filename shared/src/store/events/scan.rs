@@ -2,8 +2,11 @@
 //! have no snapshot. A scan reads every event once (½ RCU per 4 KB, eventually consistent);
 //! the filter on `sequence` makes it return one item per qualifying order.
 
-use super::{EventStore, EventStoreError};
+use super::EventStore;
+use crate::store::StoreError;
 use crate::store::dynamo::{DynamoError, ReadCost, get_n, get_s, n, s};
+use crate::store::unreadable::HistoryUnreadable;
+use aws_sdk_dynamodb::Client;
 use serde::{Deserialize, Serialize};
 
 /// Where a scan of the event table stopped (its last evaluated key).
@@ -23,15 +26,27 @@ pub struct OrdersPage {
     pub cost: ReadCost,
 }
 
-impl EventStore {
+/// Scans of the event table.
+#[derive(Clone, Debug)]
+pub struct EventScan {
+    client: Client,
+    table: String,
+}
+
+impl EventScan {
+    /// Scans of the table `events` holds.
+    pub fn of(events: &EventStore) -> Self {
+        EventScan { client: events.client.clone(), table: events.table.clone() }
+    }
+
     /// The orders that have an event at `sequence` (so at least `sequence` events), among the
     /// next `limit` items of the table after `after`.
-    pub async fn scan_orders_with(
+    pub async fn orders_with(
         &self,
         sequence: u64,
         after: Option<&EventKey>,
         limit: u16,
-    ) -> Result<OrdersPage, EventStoreError> {
+    ) -> Result<OrdersPage, StoreError> {
         let start = after.map(|k| {
             crate::store::dynamo::Item::from([
                 ("orderId".to_owned(), s(&k.order_id)),
@@ -66,6 +81,6 @@ impl EventStore {
     }
 }
 
-fn corrupt_key(source: crate::store::dynamo::AttributeError) -> EventStoreError {
-    EventStoreError::Corrupt { order_id: "(scan position)".into(), sequence: None, source: source.into() }
+fn corrupt_key(source: crate::store::dynamo::AttributeError) -> StoreError {
+    HistoryUnreadable::decoding("(scan position)", None, source.into()).into()
 }

@@ -2,14 +2,16 @@
 //! events, speculatively, beside the snapshot), so it decodes only the ones it folds: an
 //! unreadable event older than the snapshot must not fail a load that does not need it.
 
-use super::{EventStoreError, event_from_item};
+use super::event_from_item;
 use crate::domain::RecordedEvent;
+use crate::store::StoreError;
 use crate::store::dynamo::{Item, get_n};
+use crate::store::unreadable::HistoryUnreadable;
 
 /// Stored events of one order, ascending by sequence, with no stored event missing between
 /// the first and the last.
 #[derive(Debug)]
-pub struct StoredEvents {
+pub struct EventItems {
     order_id: String,
     items: Vec<(u64, Item)>,
     /// No stored event (up to the read's bound) is older than the first one here: the read
@@ -17,28 +19,20 @@ pub struct StoredEvents {
     from_start: bool,
 }
 
-impl StoredEvents {
+impl EventItems {
     /// Nothing read yet, nothing known.
     pub fn none(order_id: &str) -> Self {
-        StoredEvents { order_id: order_id.to_owned(), items: Vec::new(), from_start: false }
+        EventItems { order_id: order_id.to_string(), items: Vec::new(), from_start: false }
     }
 
     /// `items` as a Query answered them, in either direction; `from_start` when the read
     /// reached the order's first event (or found none).
-    pub(super) fn from_query(
-        order_id: &str,
-        items: Vec<Item>,
-        from_start: bool,
-    ) -> Result<Self, EventStoreError> {
+    pub(super) fn from_query(order_id: &str, items: Vec<Item>, from_start: bool) -> Result<Self, StoreError> {
         let mut keyed = items
             .into_iter()
             .map(|item| match get_n(&item, "sequence") {
                 Ok(sequence) => Ok((sequence, item)),
-                Err(e) => Err(EventStoreError::Corrupt {
-                    order_id: order_id.to_owned(),
-                    sequence: None,
-                    source: e.into(),
-                }),
+                Err(e) => Err(StoreError::from(HistoryUnreadable::decoding(order_id, None, e.into()))),
             })
             .collect::<Result<Vec<_>, _>>()?;
         keyed.sort_unstable_by_key(|(sequence, _)| *sequence);
@@ -47,7 +41,7 @@ impl StoredEvents {
         // is left (dynalite does too; moto does not), so a read-ahead of exactly the whole
         // history would otherwise not know it had it.
         let from_start = from_start || keyed.first().is_some_and(|(sequence, _)| *sequence == 1);
-        Ok(StoredEvents { order_id: order_id.to_owned(), items: keyed, from_start })
+        Ok(EventItems { order_id: order_id.to_string(), items: keyed, from_start })
     }
 
     pub fn first(&self) -> Option<u64> {
@@ -65,7 +59,7 @@ impl StoredEvents {
 
     /// Adds events read next to these: `other` holds the ones just before the first here, or
     /// just after the last.
-    pub fn join(&mut self, other: StoredEvents) {
+    pub fn join(&mut self, other: EventItems) {
         let older = other.last().zip(self.first()).is_some_and(|(theirs, ours)| theirs < ours);
         if older || self.items.is_empty() {
             self.from_start = other.from_start;
@@ -77,15 +71,13 @@ impl StoredEvents {
     }
 
     /// The events from `from` on, decoded; the first that cannot be read fails them all.
-    pub fn decode_from(&self, from: u64) -> Result<Vec<RecordedEvent>, EventStoreError> {
+    pub fn decode_from(&self, from: u64) -> Result<Vec<RecordedEvent>, StoreError> {
         let start = self.items.partition_point(|(sequence, _)| *sequence < from);
         self.items[start..]
             .iter()
             .map(|(sequence, item)| {
-                event_from_item(item).map_err(|source| EventStoreError::Corrupt {
-                    order_id: self.order_id.clone(),
-                    sequence: Some(*sequence),
-                    source,
+                event_from_item(item).map_err(|source| {
+                    HistoryUnreadable::decoding(&self.order_id, Some(*sequence), source).into()
                 })
             })
             .collect()

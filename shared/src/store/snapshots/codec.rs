@@ -35,8 +35,8 @@ pub fn checksum(json: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEncodeError> {
-    let order = &new.state;
+pub fn encode(snapshot: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEncodeError> {
+    let order = &snapshot.state;
     if order.version == 0 {
         return Err(SnapshotEncodeError::EmptyOrder(order.id.clone()));
     }
@@ -52,10 +52,10 @@ pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEnc
         (StateEncoding::Json, json.clone())
     };
     let metadata = SnapshotMetadata {
-        created_by: new.created_by.clone(),
-        reason: new.reason.clone(),
-        strategy: new.strategy,
-        rule: new.rule,
+        created_by: snapshot.created_by.clone(),
+        reason: snapshot.reason.clone(),
+        strategy: snapshot.strategy,
+        rule: snapshot.rule,
         state_schema_version: STATE_SCHEMA_VERSION,
         fold_fingerprint: Some(fingerprint::current().to_owned()),
         writer_build: Some(WRITER_BUILD.to_owned()),
@@ -67,7 +67,7 @@ pub fn encode(new: &NewSnapshot) -> Result<(Item, SnapshotMetadata), SnapshotEnc
         ("orderId".to_owned(), s(&order.id)),
         ("version".to_owned(), n(order.version)),
         ("lastEventSequence".to_owned(), n(order.version)),
-        ("timestamp".to_owned(), n(new.timestamp)),
+        ("timestamp".to_owned(), n(snapshot.timestamp)),
         // Unique per write: a replacement of an unusable snapshot is conditional on it.
         ("writeId".to_owned(), s(uuid::Uuid::new_v4().simple().to_string())),
         ("state".to_owned(), AttributeValue::B(Blob::new(bytes))),
@@ -95,8 +95,6 @@ pub fn decode_summary(item: &Item) -> Result<SnapshotSummary, Unusable> {
     })
 }
 
-/// Decodes and verifies a stored snapshot: schema version, checksum, and that the state is
-/// the order and sequence the keys say.
 /// What the metadata alone says: a snapshot of another state schema or another fold's
 /// fingerprint cannot be used, whatever its state.
 pub fn check_metadata(meta: &SnapshotMetadata) -> Result<(), Unusable> {
@@ -116,6 +114,8 @@ pub fn check_metadata(meta: &SnapshotMetadata) -> Result<(), Unusable> {
     Ok(())
 }
 
+/// Decodes and verifies a stored snapshot: schema version, checksum, and that the state is
+/// the order and sequence the keys say.
 pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
     let summary = decode_summary(item)?;
     let meta = &summary.metadata;

@@ -1,12 +1,14 @@
 //! The snapshot table's keys index (orderId, version, timestamp; never a state): what
 //! retention reads, the table-wide scan cleanup pages through, and batch deletes.
 
-use super::store::{SnapshotStore, SnapshotStoreError};
+use super::store::SnapshotStore;
 use super::types::Unusable;
-use crate::domain::order_id::validate_order_id;
+use crate::domain::OrderId;
 use crate::policy::retention::SnapshotKey;
+use crate::store::StoreError;
 use crate::store::dynamo::{AttributeError, DynamoError, Item, ReadCost, get_n, get_s, n, s};
 use crate::store::tables::SNAPSHOT_KEYS_INDEX;
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -35,42 +37,53 @@ pub struct Cursor {
 #[derive(Debug)]
 pub struct KeysPage {
     /// (orderId, key) of the snapshots in scan order (control items left out).
-    pub keys: Vec<(String, SnapshotKey)>,
+    pub keys: Vec<(OrderId, SnapshotKey)>,
     /// Items skipped because a key attribute could not be read (logged with their key).
     pub malformed: u64,
     pub next: Option<Cursor>,
     pub cost: ReadCost,
 }
 
-impl SnapshotStore {
+/// The keys index and batch deletes of the snapshot table.
+#[derive(Clone, Debug)]
+pub struct SnapshotKeys {
+    client: Client,
+    table: String,
+}
+
+impl SnapshotKeys {
+    /// The keys of the table `snapshots` holds.
+    pub fn of(snapshots: &SnapshotStore) -> Self {
+        SnapshotKeys { client: snapshots.client().clone(), table: snapshots.table().to_owned() }
+    }
+
     /// Every snapshot key of an order, from the keys index (never reads a state). An item whose
     /// key attributes cannot be read is skipped and logged with its key, so one bad item
     /// cannot stop retention at the same place every night.
-    pub async fn keys(&self, order_id: &str) -> Result<OrderKeys, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    pub async fn keys(&self, order_id: &OrderId) -> Result<OrderKeys, StoreError> {
         let mut keys = Vec::new();
         let mut malformed = 0;
         let mut cost = ReadCost::default();
         let mut start = None;
         loop {
             let page = self
-                .client()
+                .client
                 .query()
-                .table_name(self.table())
+                .table_name(&self.table)
                 .index_name(SNAPSHOT_KEYS_INDEX.name)
                 .key_condition_expression("orderId = :id")
                 .expression_attribute_values(":id", s(order_id))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| DynamoError::new("Query", self.table(), e))?;
+                .map_err(|e| DynamoError::new("Query", &self.table, e))?;
             cost.page(page.items(), false);
             for item in page.items() {
                 match key_of(item) {
                     Ok(key) => keys.push(key),
                     Err(error) => {
                         let version = item.get("version");
-                        warn!(order_id, ?version, %error, "snapshot item with a malformed key attribute skipped");
+                        warn!(%order_id, ?version, %error, "snapshot item with a malformed key attribute skipped");
                         malformed += 1;
                     }
                 }
@@ -83,40 +96,41 @@ impl SnapshotStore {
     }
 
     /// One page of the keys index over every order, from `after` on.
-    pub async fn scan_keys(
-        &self,
-        after: Option<&Cursor>,
-        limit: u16,
-    ) -> Result<KeysPage, SnapshotStoreError> {
+    pub async fn scan_keys(&self, after: Option<&Cursor>, limit: u16) -> Result<KeysPage, StoreError> {
         let start = after.map(|c| {
             Item::from([("orderId".to_owned(), s(&c.order_id)), ("version".to_owned(), n(c.version))])
         });
         let page = self
-            .client()
+            .client
             .scan()
-            .table_name(self.table())
+            .table_name(&self.table)
             .index_name(SNAPSHOT_KEYS_INDEX.name)
             .limit(i32::from(limit.max(1)))
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| DynamoError::new("Scan", self.table(), e))?;
+            .map_err(|e| DynamoError::new("Scan", &self.table, e))?;
         let mut cost = ReadCost::default();
         cost.page(page.items(), false);
         let mut keys = Vec::new();
         let mut malformed = 0;
         for item in page.items() {
-            match (get_s(item, "orderId"), key_of(item)) {
-                // control items (the cleanup's cursor, the rebuild job) are not snapshots
-                (Ok(order_id), _) if order_id.starts_with('_') => {}
-                // any other id no order can have is bad data: counted, and the scan moves on
-                (Ok(order_id), _) if validate_order_id(order_id).is_err() => {
-                    warn!(?order_id, version = ?item.get("version"), "snapshot item whose id is no order's skipped");
+            let id = get_s(item, "orderId");
+            // control items (the cleanup's cursor, the rebuild job) are not snapshots
+            if id.as_ref().is_ok_and(|id| id.starts_with('_')) {
+                continue;
+            }
+            let version = item.get("version");
+            // an id no order can have, or a key that cannot be read, is bad data: counted and
+            // logged, and the scan moves on
+            match (id.as_ref().map(|id| OrderId::parse(*id)), key_of(item)) {
+                (Ok(Ok(order_id)), Ok(key)) => keys.push((order_id, key)),
+                (Ok(Err(_)), _) => {
+                    warn!(order_id = ?id.as_ref().ok(), ?version, "snapshot item whose id is no order's skipped");
                     malformed += 1;
                 }
-                (Ok(order_id), Ok(key)) => keys.push((order_id.to_owned(), key)),
-                (order_id, key) => {
-                    let (order_id, version) = (order_id.ok(), item.get("version"));
+                (id, key) => {
+                    let order_id = id.ok().and_then(Result::ok);
                     let error = key.err().map(|e| e.to_string());
                     warn!(
                         ?order_id,
@@ -140,8 +154,7 @@ impl SnapshotStore {
 
     /// Deletes versions of an order with BatchWriteItem (25 a request); unprocessed deletes are
     /// retried with exponential backoff. Deleting a version that is gone is not an error.
-    pub async fn delete_versions(&self, order_id: &str, versions: &[u64]) -> Result<u32, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    pub async fn delete_versions(&self, order_id: &OrderId, versions: &[u64]) -> Result<u32, StoreError> {
         let mut requests = 0;
         for chunk in versions.chunks(BATCH_DELETE_MAX) {
             let mut pending: Vec<WriteRequest> = chunk
@@ -158,8 +171,8 @@ impl SnapshotStore {
             let mut attempt = 0;
             while !pending.is_empty() {
                 if attempt == BATCH_DELETE_ATTEMPTS {
-                    return Err(SnapshotStoreError::Unprocessed {
-                        order_id: order_id.to_owned(),
+                    return Err(StoreError::Unprocessed {
+                        order_id: order_id.to_string(),
                         remaining: pending.len(),
                         attempts: attempt,
                     });
@@ -170,13 +183,13 @@ impl SnapshotStore {
                 attempt += 1;
                 requests += 1;
                 let out = self
-                    .client()
+                    .client
                     .batch_write_item()
-                    .request_items(self.table(), pending)
+                    .request_items(&self.table, pending)
                     .send()
                     .await
-                    .map_err(|e| DynamoError::new("BatchWriteItem", self.table(), e))?;
-                pending = out.unprocessed_items.and_then(|mut u| u.remove(self.table())).unwrap_or_default();
+                    .map_err(|e| DynamoError::new("BatchWriteItem", &self.table, e))?;
+                pending = out.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
             }
         }
         Ok(requests)
@@ -187,6 +200,6 @@ fn key_of(item: &Item) -> Result<SnapshotKey, AttributeError> {
     Ok(SnapshotKey { version: get_n(item, "version")?, timestamp: get_n(item, "timestamp")? })
 }
 
-fn corrupt_position(source: Unusable) -> SnapshotStoreError {
-    SnapshotStoreError::Corrupt { order_id: "(scan position)".to_owned(), source }
+fn corrupt_position(source: Unusable) -> StoreError {
+    StoreError::CorruptSnapshot { order_id: "(scan position)".to_owned(), source }
 }

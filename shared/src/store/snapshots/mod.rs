@@ -6,8 +6,8 @@ mod keys;
 mod store;
 mod types;
 
-pub use keys::{Cursor, KeysPage, OrderKeys};
-pub use store::{SnapshotLookup, SnapshotPage, SnapshotStore, SnapshotStoreError, UnusableSnapshot, Written};
+pub use keys::{Cursor, KeysPage, OrderKeys, SnapshotKeys};
+pub use store::{SnapshotLookup, SnapshotPage, SnapshotStore, UnusableSnapshot, Written};
 pub use types::{
     NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
 };

@@ -3,41 +3,18 @@
 
 use super::codec;
 use super::condition;
-use super::types::{NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, Unusable};
-use crate::domain::order_id::{InvalidOrderId, validate_order_id};
+use super::types::{NewSnapshot, Snapshot, SnapshotMetadata, SnapshotSummary, Unusable};
+use crate::domain::OrderId;
+use crate::store::StoreError;
 use crate::store::dynamo::{DynamoError, Item, ReadCost, condition_held, get_n, n, s};
 use crate::store::expression::Update;
 use aws_sdk_dynamodb::Client;
-use thiserror::Error;
 use tracing::warn;
 
 /// How far back `latest_usable` looks past unusable snapshots before giving up on them.
 const MAX_SNAPSHOTS_EXAMINED: usize = 10;
 /// Attributes a listing reads: everything but the state.
 const SUMMARY_PROJECTION: &str = "orderId, version, lastEventSequence, #ts, metadata";
-
-#[derive(Debug, Error)]
-pub enum SnapshotStoreError {
-    #[error(transparent)]
-    InvalidOrderId(#[from] InvalidOrderId),
-    #[error("order {order_id} already has snapshot version {version}")]
-    Conflict { order_id: String, version: u64 },
-    #[error("order {order_id} has no snapshot version {version}")]
-    NotFound { order_id: String, version: u64 },
-    #[error(transparent)]
-    Encode(#[from] SnapshotEncodeError),
-    #[error("stored snapshot of order {order_id} cannot be listed")]
-    Corrupt {
-        order_id: String,
-        #[source]
-        source: Unusable,
-    },
-    #[error("{remaining} deletes of order {order_id} still unprocessed after {attempts} attempts")]
-    Unprocessed { order_id: String, remaining: usize, attempts: u32 },
-    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
-    #[error("{0}")]
-    Dynamo(#[from] DynamoError),
-}
 
 /// A snapshot written, and the unusable one it replaced, if any.
 #[derive(Debug)]
@@ -95,16 +72,18 @@ impl SnapshotStore {
     /// (no read-then-write version counter). The replacement is conditional on the item being
     /// the very write that was read, so of two writers replacing the same unusable item
     /// exactly one wins; the other gets `Conflict`.
-    pub async fn put(&self, new: &NewSnapshot) -> Result<Written, SnapshotStoreError> {
-        validate_order_id(&new.state.id)?;
-        let (item, metadata) = codec::encode(new)?;
-        let conflict =
-            || SnapshotStoreError::Conflict { order_id: new.state.id.clone(), version: new.state.version };
+    pub async fn put(&self, snapshot: &NewSnapshot) -> Result<Written, StoreError> {
+        let order_id = OrderId::parse(snapshot.state.id.as_str())?;
+        let (item, metadata) = codec::encode(snapshot)?;
+        let conflict = || StoreError::SnapshotExists {
+            order_id: snapshot.state.id.clone(),
+            version: snapshot.state.version,
+        };
         let free = Update::only_when("attribute_not_exists(orderId)");
         if self.put_if(item.clone(), free).await? {
             return Ok(Written { metadata, replaced: None });
         }
-        let Some(existing) = self.item(&new.state.id, new.state.version).await? else {
+        let Some(existing) = self.item(&order_id, snapshot.state.version).await? else {
             // deleted in between: the slot is free again, and the next writer may take it
             return Err(conflict());
         };
@@ -113,7 +92,7 @@ impl SnapshotStore {
             Err(reason) => reason,
         };
         if self.put_if(item, condition::same_as(&existing)).await? {
-            warn!(order_id = %new.state.id, version = new.state.version, %reason, "unusable snapshot replaced");
+            warn!(order_id = %snapshot.state.id, version = snapshot.state.version, %reason, "unusable snapshot replaced");
             Ok(Written { metadata, replaced: Some(reason) })
         } else {
             Err(conflict())
@@ -121,7 +100,7 @@ impl SnapshotStore {
     }
 
     /// `false` when the condition did not hold.
-    async fn put_if(&self, item: Item, mut condition: Update) -> Result<bool, SnapshotStoreError> {
+    async fn put_if(&self, item: Item, mut condition: Update) -> Result<bool, StoreError> {
         let result = self
             .client
             .put_item()
@@ -136,7 +115,7 @@ impl SnapshotStore {
     }
 
     /// One snapshot item as stored (strongly consistent).
-    async fn item(&self, order_id: &str, version: u64) -> Result<Option<Item>, SnapshotStoreError> {
+    async fn item(&self, order_id: &OrderId, version: u64) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -155,7 +134,7 @@ impl SnapshotStore {
     /// (the common case: the newest is usable); past an unusable one, the rest of the run is
     /// read in one request (after a fold change every snapshot of an order is unusable, and
     /// one round trip finds that out instead of one per snapshot).
-    pub async fn latest_usable(&self, order_id: &str) -> Result<SnapshotLookup, SnapshotStoreError> {
+    pub async fn latest_usable(&self, order_id: &OrderId) -> Result<SnapshotLookup, StoreError> {
         self.latest_usable_upto(order_id, None).await
     }
 
@@ -165,10 +144,9 @@ impl SnapshotStore {
     /// same one request, instead of replaying.
     pub async fn latest_usable_upto(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         upto: Option<u64>,
-    ) -> Result<SnapshotLookup, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<SnapshotLookup, StoreError> {
         let mut lookup =
             SnapshotLookup { snapshot: None, passed_over: Vec::new(), cost: ReadCost::default() };
         let mut start_key = None;
@@ -184,7 +162,7 @@ impl SnapshotStore {
                     }
                     Err(reason) => {
                         let version = get_n(item, "version").ok();
-                        warn!(order_id, ?version, %reason, "unusable snapshot skipped");
+                        warn!(%order_id, ?version, %reason, "unusable snapshot skipped");
                         lookup.passed_over.push(UnusableSnapshot { version, reason });
                     }
                 }
@@ -202,13 +180,12 @@ impl SnapshotStore {
     /// The newest snapshot's version and its state, whether usable or not (verification).
     pub async fn newest(
         &self,
-        order_id: &str,
-    ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+        order_id: &OrderId,
+    ) -> Result<Option<(u64, Result<Snapshot, Unusable>)>, StoreError> {
         let page = self.newest_page(order_id, None, None, 1).await?;
         let Some(item) = page.items().first() else { return Ok(None) };
         let version = get_n(item, "version")
-            .map_err(|e| SnapshotStoreError::Corrupt { order_id: order_id.to_owned(), source: e.into() })?;
+            .map_err(|e| StoreError::CorruptSnapshot { order_id: order_id.to_string(), source: e.into() })?;
         Ok(Some((version, codec::decode(item))))
     }
 
@@ -216,7 +193,7 @@ impl SnapshotStore {
     /// page's LastEvaluatedKey).
     async fn newest_page(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         upto: Option<u64>,
         start: Option<Item>,
         limit: i32,
@@ -241,10 +218,9 @@ impl SnapshotStore {
     /// One snapshot with its state, whether usable or not.
     pub async fn get(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         version: u64,
-    ) -> Result<Option<Result<Snapshot, Unusable>>, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<Option<Result<Snapshot, Unusable>>, StoreError> {
         Ok(self.item(order_id, version).await?.as_ref().map(codec::decode))
     }
 
@@ -252,11 +228,10 @@ impl SnapshotStore {
     /// pays for state bytes). `before`: the `next` of the previous page.
     pub async fn list(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         limit: u16,
         before: Option<u64>,
-    ) -> Result<SnapshotPage, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    ) -> Result<SnapshotPage, StoreError> {
         let mut query = self
             .client
             .query()
@@ -277,15 +252,15 @@ impl SnapshotStore {
         let mut oldest = None;
         for item in page.items() {
             // the sort key is always a number: DynamoDB enforces key types
-            let version = get_n(item, "version").map_err(|e| SnapshotStoreError::Corrupt {
-                order_id: order_id.to_owned(),
+            let version = get_n(item, "version").map_err(|e| StoreError::CorruptSnapshot {
+                order_id: order_id.to_string(),
                 source: e.into(),
             })?;
             oldest = Some(version);
             match codec::decode_summary(item) {
                 Ok(summary) => snapshots.push(summary),
                 Err(reason) => {
-                    warn!(order_id, version, %reason, "snapshot item with damaged metadata listed as unusable");
+                    warn!(%order_id, version, %reason, "snapshot item with damaged metadata listed as unusable");
                     damaged.push((version, reason));
                 }
             }
@@ -296,8 +271,7 @@ impl SnapshotStore {
 
     /// Every version stored for an order, whatever the items hold: keys only, strongly
     /// consistent, every page.
-    pub async fn versions(&self, order_id: &str) -> Result<Vec<u64>, SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    pub async fn versions(&self, order_id: &OrderId) -> Result<Vec<u64>, StoreError> {
         let mut versions = Vec::new();
         let mut start = None;
         loop {
@@ -314,8 +288,8 @@ impl SnapshotStore {
                 .await
                 .map_err(|e| DynamoError::new("Query", &self.table, e))?;
             for item in page.items() {
-                versions.push(get_n(item, "version").map_err(|e| SnapshotStoreError::Corrupt {
-                    order_id: order_id.to_owned(),
+                versions.push(get_n(item, "version").map_err(|e| StoreError::CorruptSnapshot {
+                    order_id: order_id.to_string(),
                     source: e.into(),
                 })?);
             }
@@ -327,8 +301,7 @@ impl SnapshotStore {
     }
 
     /// Deletes one snapshot; `NotFound` when there is no such version.
-    pub async fn delete(&self, order_id: &str, version: u64) -> Result<(), SnapshotStoreError> {
-        validate_order_id(order_id)?;
+    pub async fn delete(&self, order_id: &OrderId, version: u64) -> Result<(), StoreError> {
         let deleted = self
             .client
             .delete_item()
@@ -340,7 +313,7 @@ impl SnapshotStore {
             .await;
         match condition_held(deleted, "DeleteItem", &self.table)? {
             Some(_) => Ok(()),
-            None => Err(SnapshotStoreError::NotFound { order_id: order_id.to_owned(), version }),
+            None => Err(StoreError::SnapshotNotFound { order_id: order_id.to_string(), version }),
         }
     }
 }

@@ -6,7 +6,8 @@
 //! orders that could not be checked. A check that checks nothing is alarmed
 //! (`CanaryChecked` = 0).
 
-use crate::use_cases::repository::OrderRepository;
+use crate::domain::OrderId;
+use crate::store::repository::OrderRepository;
 use crate::use_cases::verify::{self, Difference, VerifyResult};
 use serde::Serialize;
 use std::time::Instant;
@@ -48,7 +49,7 @@ impl CanaryReport {
 
 /// Verifies `orders` one by one until `deadline` (at least one). An order that cannot be checked is counted
 /// and the check moves on; an unavailable table ends it early (what was checked is reported).
-pub async fn check(repository: &OrderRepository, orders: &[String], deadline: Instant) -> CanaryReport {
+pub async fn check(repository: &OrderRepository, orders: &[OrderId], deadline: Instant) -> CanaryReport {
     let mut report = CanaryReport::default();
     for order_id in orders {
         // at least one order per run, as cleanup does one page: every run checks something
@@ -56,13 +57,18 @@ pub async fn check(repository: &OrderRepository, orders: &[String], deadline: In
             break;
         }
         let verification = match verify::verify(repository, order_id).await {
-            Ok(v) => v,
-            Err(e) if e.store().is_some_and(|s| s.is_transient()) => {
-                warn!(order_id, error = %e, "canary stopped early: the table is unavailable");
+            Ok(Some(v)) => v,
+            Ok(None) => {
+                warn!(%order_id, "canary could not check this order: it has no events and no snapshots");
+                report.errors += 1;
+                continue;
+            }
+            Err(e) if e.is_transient() => {
+                warn!(%order_id, error = %e, "canary stopped early: the table is unavailable");
                 break;
             }
             Err(e) => {
-                warn!(order_id, error = %e, "canary could not check this order");
+                warn!(%order_id, error = %e, "canary could not check this order");
                 report.errors += 1;
                 continue;
             }
@@ -77,7 +83,7 @@ pub async fn check(repository: &OrderRepository, orders: &[String], deadline: In
             VerifyResult::Drift => {
                 let difference = verification.first_difference.clone();
                 error!(
-                    order_id,
+                    %order_id,
                     snapshot = verification.snapshot_version,
                     field = difference.as_ref().map(|d| d.path.as_str()),
                     snapshot_value = ?difference.as_ref().map(|d| &d.snapshot),
@@ -85,7 +91,7 @@ pub async fn check(repository: &OrderRepository, orders: &[String], deadline: In
                     "snapshot drift: a usable snapshot differs from the replay of its events"
                 );
                 report.drifted.push(Drift {
-                    order_id: order_id.clone(),
+                    order_id: order_id.to_string(),
                     snapshot_version: verification.snapshot_version,
                     first_difference: difference,
                 });

@@ -1,10 +1,10 @@
 //! The maintenance run: the one entry point of everything the maintenance function does, so the
 //! Lambda handler and the local job starter run exactly the same work.
 //!
-//! - [`Job::Nightly`] (the nightly schedule, `POST /admin/order-snapshots/cleanup`): a
+//! - [`Job::CleanupAndCanary`] (the nightly schedule, `POST /admin/order-snapshots/cleanup`): a
 //!   retention cleanup pass over the snapshot table, then the drift canary on the sample that
 //!   pass picked, within a time budget of its own;
-//! - [`Job::Order`]: one order's retention;
+//! - [`Job::CleanupOrder`]: one order's retention;
 //! - [`Job::Rebuild`] (every 5 minutes, and when a rebuild job starts): a renewal job started
 //!   if a deploy changed the fold fingerprint, then a turn of the unfinished rebuild job.
 
@@ -13,9 +13,11 @@ pub mod cleanup;
 pub mod rebuild;
 pub mod renewal;
 
+use crate::domain::OrderId;
 use crate::policy::settings::{MaintenanceSettings, RetentionSettings};
+use crate::store::StoreError;
+use crate::store::repository::OrderRepository;
 use crate::use_cases::clock::Clock;
-use crate::use_cases::repository::{OrderRepository, RepositoryError};
 use canary::CanaryReport;
 use cleanup::{CleanupReport, CleanupService, OrderCleanup};
 use rebuild::{RebuildError, RebuildRun, RebuildService};
@@ -30,9 +32,9 @@ use tracing::info;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Job {
     /// Retention over the whole table, then the drift canary.
-    Nightly,
+    CleanupAndCanary,
     /// One order's retention.
-    Order(String),
+    CleanupOrder(OrderId),
     /// A turn of the unfinished rebuild job.
     Rebuild,
 }
@@ -40,7 +42,7 @@ pub enum Job {
 #[derive(Debug, Error)]
 pub enum MaintenanceError {
     #[error("cleanup failed")]
-    Cleanup(#[source] RepositoryError),
+    Cleanup(#[source] StoreError),
     #[error("rebuild failed")]
     Rebuild(#[from] RebuildError),
 }
@@ -49,12 +51,12 @@ pub enum MaintenanceError {
 #[derive(Clone, Debug, Serialize)]
 #[serde(untagged)]
 pub enum Outcome {
-    Nightly {
+    CleanupAndCanary {
         #[serde(flatten)]
         cleanup: CleanupReport,
         canary: CanaryReport,
     },
-    Order(OrderCleanup),
+    CleanupOrder(OrderCleanup),
     Rebuild {
         #[serde(flatten)]
         run: RebuildRun,
@@ -73,11 +75,11 @@ impl Outcome {
     /// The run's CloudWatch metrics.
     pub fn metrics(&self) -> Vec<(&'static str, u64)> {
         match self {
-            Outcome::Nightly { cleanup, canary } => {
+            Outcome::CleanupAndCanary { cleanup, canary } => {
                 cleanup.metrics().into_iter().chain(canary.metrics()).collect()
             }
             Outcome::Rebuild { run, .. } => run.metrics().to_vec(),
-            Outcome::Order(_) | Outcome::NoRebuildJob { .. } => Vec::new(),
+            Outcome::CleanupOrder(_) | Outcome::NoRebuildJob { .. } => Vec::new(),
         }
     }
 }
@@ -117,12 +119,12 @@ impl Maintenance {
     /// Runs `job` until it is done or `deadline` passes.
     pub async fn run(&self, job: Job, deadline: Instant) -> Result<Outcome, MaintenanceError> {
         match job {
-            Job::Order(order_id) => {
+            Job::CleanupOrder(order_id) => {
                 let done = self.cleanup.clean_order(&order_id).await.map_err(MaintenanceError::Cleanup)?;
-                info!(order_id, deleted = done.deleted.len(), "order cleanup");
-                Ok(Outcome::Order(done))
+                info!(%order_id, deleted = done.deleted.len(), "order cleanup");
+                Ok(Outcome::CleanupOrder(done))
             }
-            Job::Nightly => {
+            Job::CleanupAndCanary => {
                 let left = deadline.saturating_duration_since(Instant::now());
                 let canary_budget = (left / CANARY_SHARE).max(CANARY_MIN_BUDGET).min(left);
                 let cleanup_deadline = deadline - canary_budget;
@@ -136,7 +138,7 @@ impl Maintenance {
                 );
                 let canary = canary::check(&self.repository, &cleanup.canary_sample, deadline).await;
                 info!(checked = canary.checked, drifted = canary.drifted.len(), "drift canary");
-                Ok(Outcome::Nightly { cleanup, canary })
+                Ok(Outcome::CleanupAndCanary { cleanup, canary })
             }
             Job::Rebuild => {
                 let renewal = self.fold.check(&self.rebuild).await?;
@@ -149,7 +151,7 @@ impl Maintenance {
     }
 
     /// One order's retention, inline (the admin API's `cleanup?orderId=`).
-    pub async fn clean_order(&self, order_id: &str) -> Result<OrderCleanup, RepositoryError> {
+    pub async fn clean_order(&self, order_id: &OrderId) -> Result<OrderCleanup, StoreError> {
         self.cleanup.clean_order(order_id).await
     }
 }

@@ -5,16 +5,13 @@
 //! fingerprint it read) and the conditional start lets one job run: one job, not one per
 //! container. While another job runs, the renewal stays pending and is started on a later turn.
 
-use super::rebuild::{RebuildError, RebuildScope, RebuildService};
-use crate::store::control::{ControlError, ControlStore, undecodable};
-use crate::store::dynamo::{get_s, s};
-use crate::store::expression::Update;
-use aws_sdk_dynamodb::types::AttributeValue;
+use super::rebuild::{RebuildError, RebuildService};
+use crate::store::control::ControlStore;
+use crate::store::control::fold_record::FoldRecords;
+use crate::store::control::rebuild_scope::RebuildScope;
 use serde::Serialize;
 use tracing::{info, warn};
 
-/// The control item's id.
-pub const FOLD_RECORD_ID: &str = "_fold-fingerprint";
 /// Who a renewal job says asked for it.
 pub const RENEWAL_REQUESTER: &str = "maintenance:fold-changed";
 
@@ -31,7 +28,7 @@ pub enum Renewal {
 }
 
 pub struct FoldWatch {
-    control: ControlStore,
+    records: FoldRecords,
     /// This code's fingerprint, computed on the first check (not at every cold start).
     current: fn() -> &'static str,
 }
@@ -39,19 +36,19 @@ pub struct FoldWatch {
 impl FoldWatch {
     /// Watches for this code's fingerprint to differ from the recorded one.
     pub fn new(control: ControlStore) -> Self {
-        FoldWatch { control, current: crate::domain::fingerprint::current }
+        FoldWatch { records: FoldRecords::new(control), current: crate::domain::fingerprint::current }
     }
 
     /// Records a changed fingerprint and starts the renewal job, or starts a pending one.
     pub async fn check(&self, rebuild: &RebuildService) -> Result<Renewal, RebuildError> {
         let current = (self.current)();
-        let recorded = self.recorded().await?;
-        let seen = recorded.as_ref().map(|(fingerprint, _)| fingerprint.as_str());
+        let recorded = self.records.recorded().await?;
+        let seen = recorded.as_ref().map(|record| record.fingerprint.as_str());
         let pending = match &recorded {
-            Some((fingerprint, pending)) if fingerprint == current => *pending,
+            Some(record) if record.fingerprint == current => record.pending,
             _ => {
                 // One container records the change; the others find it recorded.
-                if !self.record_change(seen).await? {
+                if !self.records.record_change(seen, current).await? {
                     return Box::pin(self.check(rebuild)).await;
                 }
                 info!(from = ?seen, to = current, "fold fingerprint changed");
@@ -63,11 +60,7 @@ impl FoldWatch {
         }
         match rebuild.start(RebuildScope::Stale, RENEWAL_REQUESTER, false).await {
             Ok(job) => {
-                let done = Update::new("SET pending = :no")
-                    .when("fingerprint = :current")
-                    .value(":no", AttributeValue::Bool(false))
-                    .value(":current", s(current));
-                self.control.update(FOLD_RECORD_ID, done).await?;
+                self.records.renewal_started(current).await?;
                 info!(job = %job.job_id, "snapshots of the previous fold are renewed by a stale job");
                 Ok(Renewal::Started { job_id: job.job_id })
             }
@@ -77,26 +70,5 @@ impl FoldWatch {
             }
             Err(other) => Err(other),
         }
-    }
-
-    /// The recorded fingerprint and whether its renewal is pending.
-    async fn recorded(&self) -> Result<Option<(String, bool)>, ControlError> {
-        let Some(item) = self.control.get(FOLD_RECORD_ID).await? else { return Ok(None) };
-        let fingerprint = get_s(&item, "fingerprint").map_err(|e| undecodable(FOLD_RECORD_ID, e))?;
-        let pending = matches!(item.get("pending"), Some(AttributeValue::Bool(true)));
-        Ok(Some((fingerprint.to_owned(), pending)))
-    }
-
-    /// Records this code's fingerprint with a renewal pending, if the record still holds
-    /// `seen`; `false` when another container changed it first.
-    async fn record_change(&self, seen: Option<&str>) -> Result<bool, ControlError> {
-        let update = Update::new("SET fingerprint = :current, pending = :yes")
-            .value(":current", s((self.current)()))
-            .value(":yes", AttributeValue::Bool(true));
-        let update = match seen {
-            Some(seen) => update.when("fingerprint = :seen").value(":seen", s(seen)),
-            None => update.when("attribute_not_exists(fingerprint)"),
-        };
-        Ok(self.control.update(FOLD_RECORD_ID, update).await?.is_some())
     }
 }

@@ -15,7 +15,7 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 2048;
 
 /// What the container remembers of an order.
 #[derive(Clone, Debug)]
-pub enum Remembered {
+pub enum CachedOrder {
     /// Folded up to its last processed event, with the newest snapshot known.
     Folded(Box<FoldedOrder>),
     /// Its history could not be read at `sequence`, as of `checked_at` (ms).
@@ -27,7 +27,7 @@ pub struct StateCache {
     capacity: usize,
     tick: u64,
     /// order id -> (last use, what is remembered).
-    entries: HashMap<String, (u64, Remembered)>,
+    entries: HashMap<String, (u64, CachedOrder)>,
     /// last use -> order id, oldest first: eviction takes the first, not a scan of every entry
     /// (a full cache evicts on every record of an order it does not hold).
     by_use: BTreeMap<u64, String>,
@@ -54,7 +54,7 @@ impl StateCache {
     }
 
     /// Removes and returns what is remembered of the order.
-    pub fn take(&mut self, order_id: &str) -> Option<Remembered> {
+    pub fn take(&mut self, order_id: &str) -> Option<CachedOrder> {
         let (used, remembered) = self.entries.remove(order_id)?;
         self.by_use.remove(&used);
         Some(remembered)
@@ -66,10 +66,10 @@ impl StateCache {
     }
 
     pub fn put_folded(&mut self, order_id: String, state: Order, snapshot: Option<SnapshotRef>) {
-        self.put(order_id, Remembered::Folded(Box::new(FoldedOrder::settled(state, snapshot))));
+        self.put(order_id, CachedOrder::Folded(Box::new(FoldedOrder::settled(state, snapshot))));
     }
 
-    pub fn put(&mut self, order_id: String, remembered: Remembered) {
+    pub fn put(&mut self, order_id: String, remembered: CachedOrder) {
         if self.capacity == 0 {
             return;
         }
@@ -98,9 +98,9 @@ mod tests {
         state
     }
 
-    fn version(remembered: Option<Remembered>) -> Option<u64> {
+    fn version(remembered: Option<CachedOrder>) -> Option<u64> {
         match remembered {
-            Some(Remembered::Folded(folded)) => Some(folded.current().version),
+            Some(CachedOrder::Folded(folded)) => Some(folded.current().version),
             _ => None,
         }
     }
@@ -126,8 +126,10 @@ mod tests {
     #[test]
     fn a_forgotten_order_is_read_again() {
         let mut cache = StateCache::new(4);
-        cache
-            .put("a".into(), Remembered::Unreadable { sequence: Some(6), reason: "x".into(), checked_at: 0 });
+        cache.put(
+            "a".into(),
+            CachedOrder::Unreadable { sequence: Some(6), reason: "x".into(), checked_at: 0 },
+        );
         cache.forget("a");
         assert!(cache.take("a").is_none());
     }

@@ -1,8 +1,7 @@
 //! A stream record, separated from its Lambda envelope, and what it is to the snapshotter:
 //! an event to fold, a change to ignore, or a record it cannot understand.
 
-use crate::domain::RecordedEvent;
-use crate::domain::order_id::validate_order_id;
+use crate::domain::{OrderId, RecordedEvent};
 use crate::store::dynamo::Item;
 use crate::store::events::{EventRecordError, event_from_item};
 use tracing::warn;
@@ -34,12 +33,14 @@ pub struct ChangeBody {
 
 /// What a stream record is to the snapshotter.
 #[derive(Debug, PartialEq)]
+#[expect(clippy::large_enum_variant, reason = "one per record, moved at once into its order's group")]
 pub enum Decoded {
     /// MODIFY or REMOVE: not ours to act on.
     Ignored,
     /// Cannot be understood: reported as failed, never snapshotted.
     Poison(String),
-    Event(RecordedEvent),
+    /// An event, with its order's id checked.
+    Event(OrderId, RecordedEvent),
 }
 
 /// Classifies one record strictly: every attribute present with its type, a known event
@@ -56,9 +57,9 @@ pub fn decode(change: &StreamChange) -> Decoded {
         return Decoded::Poison("INSERT without a NewImage (stream view type must be NEW_IMAGE)".into());
     };
     match event_from_item(image) {
-        Ok(event) => match validate_order_id(&event.order_id) {
-            Ok(()) if event.sequence > 0 => Decoded::Event(event),
-            Ok(()) => Decoded::Poison("sequence 0".into()),
+        Ok(event) => match OrderId::parse(event.order_id.as_str()) {
+            Ok(order_id) if event.sequence > 0 => Decoded::Event(order_id, event),
+            Ok(_) => Decoded::Poison("sequence 0".into()),
             Err(e) => Decoded::Poison(e.to_string()),
         },
         Err(EventRecordError::Attribute(e)) => Decoded::Poison(e.to_string()),
@@ -82,7 +83,7 @@ mod tests {
             position: "1".into(),
             body: Ok(ChangeBody { kind, order_id: None, new_image: image }),
         };
-        assert!(matches!(decode(&change(ChangeKind::Insert, Some(good.clone()))), Decoded::Event(_)));
+        assert!(matches!(decode(&change(ChangeKind::Insert, Some(good.clone()))), Decoded::Event(..)));
         assert!(matches!(decode(&change(ChangeKind::Modify, Some(good.clone()))), Decoded::Ignored));
         assert!(matches!(decode(&change(ChangeKind::Remove, None)), Decoded::Ignored));
         assert!(matches!(decode(&change(ChangeKind::Insert, None)), Decoded::Poison(_)));

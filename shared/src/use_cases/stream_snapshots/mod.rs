@@ -27,13 +27,14 @@ mod report;
 
 pub use cache::DEFAULT_CACHE_CAPACITY;
 pub use change::{ChangeBody, ChangeKind, Decoded, StreamChange, decode};
+use order::OrderSnapshotter;
 pub use order::StreamSnapshotError;
 pub use report::{BatchOutcome, BatchReport};
 
-use crate::domain::RecordedEvent;
+use crate::domain::{OrderId, RecordedEvent};
 use crate::policy::settings::StrategySettings;
+use crate::store::repository::OrderRepository;
 use crate::use_cases::clock::Clock;
-use crate::use_cases::repository::OrderRepository;
 use cache::StateCache;
 use futures_util::StreamExt;
 use report::OrderOutcome;
@@ -50,35 +51,32 @@ pub const ORDER_CONCURRENCY: usize = 16;
 pub const UNREADABLE_RECHECK: Duration = Duration::from_secs(300);
 
 pub struct StreamSnapshotter {
-    repository: OrderRepository,
-    settings: StrategySettings,
-    clock: Arc<dyn Clock>,
-    cache: Mutex<StateCache>,
+    /// What is done to each order of a batch.
+    orders: OrderSnapshotter,
     concurrency: usize,
-    unreadable_recheck_ms: i64,
 }
 
 impl StreamSnapshotter {
     pub fn new(repository: OrderRepository, settings: StrategySettings, clock: Arc<dyn Clock>) -> Self {
-        StreamSnapshotter {
+        let orders = OrderSnapshotter {
             repository,
             settings,
             clock,
             cache: Mutex::new(StateCache::new(DEFAULT_CACHE_CAPACITY)),
-            concurrency: ORDER_CONCURRENCY,
             unreadable_recheck_ms: UNREADABLE_RECHECK.as_millis() as i64,
-        }
+        };
+        StreamSnapshotter { orders, concurrency: ORDER_CONCURRENCY }
     }
 
     /// How long an order remembered as unreadable is not read again.
     pub fn with_unreadable_recheck(mut self, after: Duration) -> Self {
-        self.unreadable_recheck_ms = after.as_millis() as i64;
+        self.orders.unreadable_recheck_ms = after.as_millis() as i64;
         self
     }
 
     /// Order states kept between batches; 0 turns the warm-container cache off.
     pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
-        self.cache.get_mut().expect("cache lock").set_capacity(capacity);
+        self.orders.cache.get_mut().expect("cache lock").set_capacity(capacity);
         self
     }
 
@@ -89,7 +87,7 @@ impl StreamSnapshotter {
     }
 
     pub fn repository(&self) -> &OrderRepository {
-        &self.repository
+        &self.orders.repository
     }
 
     /// Processes one stream batch. Never fails as a whole: what must be retried is named by
@@ -99,7 +97,7 @@ impl StreamSnapshotter {
         let (orders, poison_at, changed_in_place) = group_by_order(changes, &mut report);
         report.orders = orders.len() as u64;
         {
-            let mut cache = self.cache.lock().expect("cache lock");
+            let mut cache = self.orders.cache.lock().expect("cache lock");
             changed_in_place.iter().for_each(|order_id| cache.forget(order_id));
         }
 
@@ -114,7 +112,7 @@ impl StreamSnapshotter {
                 }
                 let span = info_span!("order", order_id = %order_id);
                 let mut done = OrderOutcome::default();
-                let result = self.snapshot_order(&order_id, events, &mut done).instrument(span).await;
+                let result = self.orders.snapshot_order(&order_id, events, &mut done).instrument(span).await;
                 if result.is_err() {
                     earliest_failure.fetch_min(first_index, Ordering::SeqCst);
                 }
@@ -131,7 +129,7 @@ impl StreamSnapshotter {
                 Some((done, Ok(()))) => {
                     if let Some(u) = &done.unreadable {
                         let (sequence, reason, records) = (u.sequence, &u.reason, u.records);
-                        warn!(order_id, sequence, %reason, records, "history unreadable; records acknowledged, no snapshot");
+                        warn!(%order_id, sequence, %reason, records, "history unreadable; records acknowledged, no snapshot");
                     }
                     report.add(&done);
                 }
@@ -140,7 +138,7 @@ impl StreamSnapshotter {
                     report.add(&done);
                     report.orders_failed += 1;
                     let source = std::error::Error::source(&err);
-                    error!(order_id, error = %err, ?source, "order failed; its records will be retried");
+                    error!(%order_id, error = %err, ?source, "order failed; its records will be retried");
                     first_failure = Some(first_failure.map_or(first_index, |f| f.min(first_index)));
                 }
             }
@@ -163,7 +161,7 @@ impl StreamSnapshotter {
 
 /// One order's records of a batch, in stream order.
 struct OrderRecords {
-    order_id: String,
+    order_id: OrderId,
     /// Index of the order's first record in the batch.
     first_index: usize,
     events: Vec<RecordedEvent>,
@@ -177,7 +175,7 @@ fn group_by_order(
     report: &mut BatchReport,
 ) -> (Vec<OrderRecords>, Option<usize>, HashSet<String>) {
     let mut orders: Vec<OrderRecords> = Vec::new();
-    let mut index_of: HashMap<String, usize> = HashMap::new();
+    let mut index_of: HashMap<OrderId, usize> = HashMap::new();
     let mut changed_in_place = HashSet::new();
     for (i, change) in changes.iter().enumerate() {
         match decode(change) {
@@ -193,14 +191,10 @@ fn group_by_order(
                 error!(%position, %reason, "stream record cannot be understood; reporting it as failed");
                 return (orders, Some(i), changed_in_place);
             }
-            Decoded::Event(event) => {
+            Decoded::Event(order_id, event) => {
                 report.inserts += 1;
-                let slot = *index_of.entry(event.order_id.clone()).or_insert_with(|| {
-                    orders.push(OrderRecords {
-                        order_id: event.order_id.clone(),
-                        first_index: i,
-                        events: Vec::new(),
-                    });
+                let slot = *index_of.entry(order_id.clone()).or_insert_with(|| {
+                    orders.push(OrderRecords { order_id, first_index: i, events: Vec::new() });
                     orders.len() - 1
                 });
                 orders[slot].events.push(event);

@@ -3,23 +3,27 @@
 //! cannot be read is not a failure: its records are acknowledged and counted (retrying cannot
 //! help, and the event store keeps everything), and the container remembers it.
 
-use super::StreamSnapshotter;
-use super::cache::Remembered;
+use super::cache::{CachedOrder, StateCache};
 use super::report::{OrderOutcome, Unreadable};
+use crate::domain::OrderId;
 use crate::domain::folded_order::{FoldedOrder, SnapshotRef};
 use crate::domain::{FoldError, Order, RecordedEvent};
+use crate::policy::settings::StrategySettings;
 use crate::policy::strategy::{self, Decision, SnapshotFacts};
 use crate::store::StoreError;
+use crate::store::repository::OrderRepository;
 use crate::store::snapshots::NewSnapshot;
-use crate::use_cases::repository::RepositoryError;
-use crate::use_cases::unreadable::HistoryUnreadable;
+
+use crate::store::unreadable::HistoryUnreadable;
+use crate::use_cases::clock::Clock;
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 use tracing::{error, info};
 
 #[derive(Debug, Error)]
 pub enum StreamSnapshotError {
     #[error(transparent)]
-    Repository(#[from] RepositoryError),
+    Store(#[from] StoreError),
     #[error("order {order_id} has no events up to {upto} in the store although the stream has them")]
     EventsMissing { order_id: String, upto: u64 },
 }
@@ -34,10 +38,21 @@ enum Fold {
     },
 }
 
-impl StreamSnapshotter {
+/// One order of a batch: fold its new events, decide, write at most one snapshot.
+pub(super) struct OrderSnapshotter {
+    pub(super) repository: OrderRepository,
+    pub(super) settings: StrategySettings,
+    pub(super) clock: Arc<dyn Clock>,
+    /// What the warm container remembers of orders between batches.
+    pub(super) cache: Mutex<StateCache>,
+    /// How long an order remembered as unreadable is not read again.
+    pub(super) unreadable_recheck_ms: i64,
+}
+
+impl OrderSnapshotter {
     pub(super) async fn snapshot_order(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         mut events: Vec<RecordedEvent>,
         outcome: &mut OrderOutcome,
     ) -> Result<(), StreamSnapshotError> {
@@ -48,8 +63,9 @@ impl StreamSnapshotter {
         let folded = match self.fold(order_id, &events, now, outcome).await? {
             Fold::Ready(folded) => *folded,
             Fold::Unreadable { sequence, reason } => {
-                let remembered = Remembered::Unreadable { sequence, reason: reason.clone(), checked_at: now };
-                self.cache.lock().expect("cache lock").put(order_id.to_owned(), remembered);
+                let remembered =
+                    CachedOrder::Unreadable { sequence, reason: reason.clone(), checked_at: now };
+                self.cache.lock().expect("cache lock").put(order_id.to_string(), remembered);
                 outcome.unreadable = Some(Unreadable { sequence, reason, records });
                 return Ok(());
             }
@@ -73,7 +89,7 @@ impl StreamSnapshotter {
             }
         }
         let current = folded.into_current();
-        self.cache.lock().expect("cache lock").put_folded(order_id.to_owned(), current, newest_snapshot);
+        self.cache.lock().expect("cache lock").put_folded(order_id.to_string(), current, newest_snapshot);
         Ok(())
     }
 
@@ -83,14 +99,14 @@ impl StreamSnapshotter {
     /// (or one of its events changed in place).
     async fn fold(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         events: &[RecordedEvent],
         now: i64,
         outcome: &mut OrderOutcome,
     ) -> Result<Fold, StreamSnapshotError> {
         let remembered = self.cache.lock().expect("cache lock").take(order_id);
         match remembered {
-            Some(Remembered::Folded(cached)) => match (*cached).continue_with(events) {
+            Some(CachedOrder::Folded(cached)) => match (*cached).continue_with(events) {
                 Ok(Some(folded)) => {
                     outcome.cache_hit = true;
                     return Ok(Fold::Ready(Box::new(folded)));
@@ -98,15 +114,15 @@ impl StreamSnapshotter {
                 Ok(None) => {}
                 Err(fold) => return Ok(unreadable(HistoryUnreadable::folding(order_id, fold))),
             },
-            Some(Remembered::Unreadable { sequence, reason, checked_at })
+            Some(CachedOrder::Unreadable { sequence, reason, checked_at })
                 if now.saturating_sub(checked_at) < self.unreadable_recheck_ms =>
             {
                 outcome.cache_hit = true;
-                let remembered = Remembered::Unreadable { sequence, reason: reason.clone(), checked_at };
-                self.cache.lock().expect("cache lock").put(order_id.to_owned(), remembered);
+                let remembered = CachedOrder::Unreadable { sequence, reason: reason.clone(), checked_at };
+                self.cache.lock().expect("cache lock").put(order_id.to_string(), remembered);
                 return Ok(Fold::Unreadable { sequence, reason });
             }
-            Some(Remembered::Unreadable { .. }) | None => {}
+            Some(CachedOrder::Unreadable { .. }) | None => {}
         }
         let upto = events.last().map_or(0, |e| e.sequence);
         // The batch's own events lie between the newest snapshot and `upto`: read that many more.
@@ -117,8 +133,8 @@ impl StreamSnapshotter {
                 outcome.load_fallback = cost.fallback.is_some();
                 Ok(Fold::Ready(Box::new(folded)))
             }
-            Ok(None) => Err(StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto }),
-            Err(RepositoryError::Unreadable(history)) => {
+            Ok(None) => Err(StreamSnapshotError::EventsMissing { order_id: order_id.to_string(), upto }),
+            Err(StoreError::Unreadable(history)) => {
                 outcome.reads += 1;
                 Ok(unreadable(history))
             }
@@ -130,7 +146,7 @@ impl StreamSnapshotter {
     /// changed and points before the cached state) a fresh load.
     async fn state_at(
         &self,
-        order_id: &str,
+        order_id: &OrderId,
         folded: &FoldedOrder,
         at: u64,
         outcome: &mut OrderOutcome,
@@ -138,7 +154,7 @@ impl StreamSnapshotter {
         if let Some(state) = folded.state_at_sequence(at).map_err(|e| fold_error(order_id, e))? {
             return Ok(state);
         }
-        let missing = || StreamSnapshotError::EventsMissing { order_id: order_id.to_owned(), upto: at };
+        let missing = || StreamSnapshotError::EventsMissing { order_id: order_id.to_string(), upto: at };
         let (loaded, cost) = self.repository.load_folded(order_id, Some(at), 0).await?.ok_or_else(missing)?;
         outcome.reads += cost.round_trips;
         Ok(loaded.into_current())
@@ -152,7 +168,7 @@ impl StreamSnapshotter {
         now: i64,
         outcome: &mut OrderOutcome,
     ) -> Result<bool, StreamSnapshotError> {
-        let new = NewSnapshot {
+        let snapshot = NewSnapshot {
             state,
             timestamp: now,
             created_by: "stream".into(),
@@ -161,20 +177,20 @@ impl StreamSnapshotter {
             rule: Some(decision.rule),
         };
         let version = decision.at_sequence;
-        match self.repository.put_snapshot(&new).await {
+        match self.repository.put_snapshot(&snapshot).await {
             Ok(written) => {
                 outcome.written = true;
                 outcome.replaced = written.replaced.is_some();
                 let (strategy, rule) = (decision.strategy, decision.rule);
-                info!(version, %strategy, ?rule, trigger = %new.reason, "snapshot written");
+                info!(version, %strategy, ?rule, trigger = %snapshot.reason, "snapshot written");
                 Ok(true)
             }
-            Err(RepositoryError::Store(StoreError::Conflict(_))) => {
+            Err(StoreError::SnapshotExists { .. }) => {
                 outcome.existing = true;
                 info!(version, "snapshot already exists");
                 Ok(true)
             }
-            Err(RepositoryError::Store(StoreError::TooLarge(error))) => {
+            Err(error) if error.is_too_large() => {
                 outcome.too_large = true;
                 error!(version, %error, "state too large for a snapshot; loads replay this order");
                 Ok(false)
@@ -188,6 +204,6 @@ fn unreadable(history: HistoryUnreadable) -> Fold {
     Fold::Unreadable { sequence: history.sequence, reason: history.reason() }
 }
 
-fn fold_error(order_id: &str, source: FoldError) -> StreamSnapshotError {
-    RepositoryError::from(HistoryUnreadable::folding(order_id, source)).into()
+fn fold_error(order_id: &OrderId, source: FoldError) -> StreamSnapshotError {
+    StoreError::from(HistoryUnreadable::folding(order_id, source)).into()
 }

@@ -1,6 +1,7 @@
 //! Cleanup running while the stream function writes snapshots: nothing lost, nothing
 //! overwritten, every order keeps its newest, and a final run leaves each within retention.
 
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
 use shared::policy::settings::{RetentionSettings, StrategySettings};
@@ -75,7 +76,7 @@ async fn cleanup_during_snapshot_writes_loses_nothing() {
             versions.len() <= RetentionSettings::default().max_snapshots_per_order as usize,
             "o-{o}: {versions:?}"
         );
-        let loaded = t.repository().load(&format!("o-{o}")).await.unwrap().unwrap();
+        let loaded = t.repository().load(&oid(&format!("o-{o}"))).await.unwrap().unwrap();
         assert_eq!(loaded.cost.snapshot_version, Some(len));
     }
 }

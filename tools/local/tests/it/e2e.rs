@@ -4,6 +4,7 @@
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use local::stream_runner::RunnerConfig;
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Money, OrderCommand};
 use shared::policy::settings::StrategySettings;
 use shared::use_cases::clock::ManualClock;
@@ -18,7 +19,7 @@ async fn place_orders(t: &TestTables, orders: usize, items_each: usize) {
     let repo = t.repository();
     for o in 0..orders {
         let id = format!("o-{o}");
-        repo.execute(&id, OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() }, T0)
+        repo.execute(&oid(&id), OrderCommand::Create { customer_id: "c".into(), currency: "EUR".into() }, T0)
             .await
             .unwrap();
         for i in 0..items_each {
@@ -28,7 +29,7 @@ async fn place_orders(t: &TestTables, orders: usize, items_each: usize) {
                 quantity: 1,
                 unit_price: Money::from_minor(990),
             };
-            repo.execute(&id, add, T0).await.unwrap();
+            repo.execute(&oid(&id), add, T0).await.unwrap();
         }
     }
 }
@@ -61,15 +62,15 @@ async fn appends_in_snapshots_out() {
     // more appends later continue from where the runner was
     let repo = t.repository();
     for _ in 0..10 {
-        repo.execute("o-1", OrderCommand::ChangeQuantity { sku: "SKU-1".into(), quantity: 3 }, T0)
+        repo.execute(&oid("o-1"), OrderCommand::ChangeQuantity { sku: "SKU-1".into(), quantity: 3 }, T0)
             .await
             .unwrap();
     }
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
     assert_eq!(t.verified_snapshots("o-1").await.first(), Some(&50));
-    let loaded = repo.load("o-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("o-1")).await.unwrap().unwrap();
     assert_eq!(loaded.cost.snapshot_version, Some(50));
-    assert_eq!(loaded.order, repo.load_by_replay("o-1").await.unwrap().unwrap().order);
+    assert_eq!(loaded.order, repo.load_by_replay(&oid("o-1")).await.unwrap().unwrap().order);
 }
 
 #[tokio::test]
@@ -131,7 +132,10 @@ async fn a_record_that_keeps_failing_is_bisected_away_and_goes_to_the_failure_de
     ));
     item.insert("eventType".into(), aws_sdk_dynamodb::types::AttributeValue::S("OrderTeleported".into()));
     t.client.put_item().table_name(&t.events_table).set_item(Some(item)).send().await.unwrap();
-    t.event_store().append("o-9", 0, &[shared::domain::OrderEvent::OrderConfirmed {}], T0).await.unwrap();
+    t.event_store()
+        .append(&oid("o-9"), 0, &[shared::domain::OrderEvent::OrderConfirmed {}], T0)
+        .await
+        .unwrap();
 
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
@@ -157,7 +161,7 @@ async fn a_record_that_keeps_failing_is_bisected_away_and_goes_to_the_failure_de
         14 + 2 + u64::from(retries) + 1,
         "the batch, the bisected pair, the poison record's retries, then o-9"
     );
-    let poisoned = t.snapshot_store().list("o-poison", 10, None).await.unwrap();
+    let poisoned = t.snapshot_store().list(&oid("o-poison"), 10, None).await.unwrap();
     assert!(poisoned.snapshots.is_empty(), "a record it cannot understand never yields a snapshot");
     std::fs::remove_file(destination).unwrap();
 }

@@ -5,10 +5,12 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use local::stream_runner::RunnerConfig;
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
 use shared::policy::settings::StrategySettings;
-use shared::store::events::{EventStoreError, event_to_item};
+use shared::store::StoreError;
+use shared::store::events::event_to_item;
 use shared::use_cases::admin::SnapshotAdmin;
 use shared::use_cases::clock::ManualClock;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
@@ -39,21 +41,21 @@ async fn a_cancelled_multi_event_transaction_does_not_stall_the_stream() {
         StreamSnapshotter::new(t.repository(), StrategySettings::default(), Arc::new(ManualClock::at(T0)));
     let mut runner = local::runner_for(&t, RunnerConfig::fast()).await;
     let events = t.event_store();
-    events.append("tx-1", 0, &[created()], T0).await.unwrap();
+    events.append(&oid("tx-1"), 0, &[created()], T0).await.unwrap();
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
     // two writers at version 1: one wins, the other's transaction is cancelled
-    events.append("tx-1", 1, &[item(2), item(3)], T0).await.unwrap();
-    let lost = events.append("tx-1", 1, &[item(2), item(3), item(4)], T0).await;
-    assert!(matches!(lost, Err(EventStoreError::Conflict { .. })), "{lost:?}");
+    events.append(&oid("tx-1"), 1, &[item(2), item(3)], T0).await.unwrap();
+    let lost = events.append(&oid("tx-1"), 1, &[item(2), item(3), item(4)], T0).await;
+    assert!(matches!(lost, Err(StoreError::AppendConflict { .. })), "{lost:?}");
     // the loser reloads and appends again; more appends on this order and on another
-    events.append("tx-1", 3, &[item(4), item(5), item(6)], T0).await.unwrap();
+    events.append(&oid("tx-1"), 3, &[item(4), item(5), item(6)], T0).await.unwrap();
     for v in 6..12 {
-        events.append("tx-1", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("tx-1"), v, &[item(v + 1)], T0).await.unwrap();
     }
-    events.append("tx-2", 0, &[created()], T0).await.unwrap();
+    events.append(&oid("tx-2"), 0, &[created()], T0).await.unwrap();
     for v in 1..11 {
-        events.append("tx-2", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("tx-2"), v, &[item(v + 1)], T0).await.unwrap();
     }
 
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
@@ -74,9 +76,9 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     let retries = config.source.max_retries.expect("the template bounds retries");
     let mut runner = local::runner_for(&t, config).await;
     let events = t.event_store();
-    events.append("sick", 0, &[created()], T0).await.unwrap();
+    events.append(&oid("sick"), 0, &[created()], T0).await.unwrap();
     for v in 1..5 {
-        events.append("sick", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("sick"), v, &[item(v + 1)], T0).await.unwrap();
     }
     // a newer writer's event type this code does not know, at sequence 6
     let mut unknown = event_to_item(&recorded("sick", 6, OrderEvent::OrderConfirmed {}));
@@ -84,11 +86,11 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     t.client.put_item().table_name(&t.events_table).set_item(Some(unknown)).send().await.unwrap();
     // then 20 more events of that order, and a healthy order alongside
     for v in 6..26 {
-        events.append("sick", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("sick"), v, &[item(v + 1)], T0).await.unwrap();
     }
-    events.append("well", 0, &[created()], T0).await.unwrap();
+    events.append(&oid("well"), 0, &[created()], T0).await.unwrap();
     for v in 1..10 {
-        events.append("well", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("well"), v, &[item(v + 1)], T0).await.unwrap();
     }
 
     let metrics = Mutex::new(BTreeMap::<&str, u64>::new());
@@ -117,10 +119,10 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     let counted = metrics.lock().unwrap().clone();
     assert_eq!(counted["RecordsUnreadable"], 20, "the 20 later events acknowledged: {counted:?}");
     assert_eq!(counted["OrdersFailed"], 0, "{counted:?}");
-    assert!(t.snapshot_store().list("sick", 10, None).await.unwrap().snapshots.is_empty());
+    assert!(t.snapshot_store().list(&oid("sick"), 10, None).await.unwrap().snapshots.is_empty());
     assert_eq!(t.verified_snapshots("well").await, vec![10], "the healthy order is not held up");
     let admin = SnapshotAdmin::new(t.repository(), Arc::new(ManualClock::at(T0)));
-    let verification = admin.verify("sick").await.unwrap();
+    let verification = admin.verify(&oid("sick")).await.unwrap();
     assert_eq!(verification.result, VerifyResult::Unreadable);
     assert_eq!(verification.history_unreadable.as_ref().and_then(|u| u.sequence), Some(6));
 
@@ -129,12 +131,12 @@ async fn an_unreadable_event_costs_one_destination_line_and_the_order_recovers_o
     let repaired = event_to_item(&recorded("sick", 6, OrderEvent::OrderConfirmed {}));
     t.client.put_item().table_name(&t.events_table).set_item(Some(repaired)).send().await.unwrap();
     for v in 26..30 {
-        events.append("sick", v, &[item(v + 1)], T0).await.unwrap();
+        events.append(&oid("sick"), v, &[item(v + 1)], T0).await.unwrap();
     }
     runner.run_until_idle(&handler).await.unwrap();
 
     assert_eq!(t.verified_snapshots("sick").await, vec![30]);
-    assert_eq!(admin.verify("sick").await.unwrap().result, VerifyResult::Match);
+    assert_eq!(admin.verify(&oid("sick")).await.unwrap().result, VerifyResult::Match);
     assert_eq!(std::fs::read_to_string(&destination).unwrap().lines().count(), 1, "nothing more");
     std::fs::remove_file(destination).unwrap();
 }

@@ -7,6 +7,7 @@ use local::event_filter::{self, Pattern};
 use local::event_source::EventSource;
 use local::stream_runner::RunnerConfig;
 use serde_json::{Value, json};
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::recorded;
 use shared::domain::{Money, OrderEvent};
 use shared::policy::settings::StrategySettings;
@@ -36,7 +37,7 @@ async fn append(t: &TestTables, order_id: &str, from: u64, to: u64) {
         } else {
             item(seq, 1)
         };
-        t.event_store().append(order_id, seq - 1, &[event], T0).await.unwrap();
+        t.event_store().append(&oid(order_id), seq - 1, &[event], T0).await.unwrap();
     }
 }
 
@@ -165,7 +166,7 @@ async fn a_repair_in_place_of_a_readable_order_is_in_its_next_snapshot_and_a_fil
         append(t, "r-1", 10, 10).await;
         runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
         let repo = t.repository();
-        let events = repo.history("r-1").await.unwrap();
+        let events = repo.history(&oid("r-1")).await.unwrap();
         results.push(testkit::check_snapshots(&repo, "r-1", &events).await);
     }
     assert_eq!(results[0], Ok(vec![10]), "the snapshot folds the repaired event");
@@ -230,7 +231,7 @@ async fn a_failing_batch_is_bisected_to_the_record_and_its_failure_record_has_la
         assert!(iso.is_match(info[arrival].as_str().unwrap_or_default()), "{arrival}: {message}");
     }
     assert!(info["streamArn"].as_str().is_some_and(|a| a.contains("/stream/")));
-    let events = t.repository().history("b-1").await.unwrap();
+    let events = t.repository().history(&oid("b-1")).await.unwrap();
     assert_eq!(events.len(), 8);
     std::fs::remove_file(destination).unwrap();
 }

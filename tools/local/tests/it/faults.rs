@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::Value;
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::policy::settings::{RetentionSettings, StrategySettings};
 use shared::runtime::client::ClientTuning;
@@ -14,8 +15,8 @@ use shared::store::snapshots::{NewSnapshot, SnapshotStore};
 use shared::use_cases::clock::ManualClock;
 use shared::use_cases::maintenance::cleanup::CleanupService;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
-use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::LocalCaller;
+use snapshot_admin::access::LocalCaller;
+use snapshot_admin::access::MemoryAudit;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use testkit::faults::CrashSwitch;
@@ -40,8 +41,8 @@ fn impatient() -> ClientTuning {
 async fn assert_converged(t: &TestTables, order_id: &str, newest: u64) {
     let versions = t.verified_snapshots(order_id).await;
     assert_eq!(versions.first(), Some(&newest), "{order_id}: {versions:?}");
-    let loaded = t.repository().load(order_id).await.unwrap().unwrap();
-    let replayed = t.repository().load_by_replay(order_id).await.unwrap().unwrap();
+    let loaded = t.repository().load(&oid(order_id)).await.unwrap().unwrap();
+    let replayed = t.repository().load_by_replay(&oid(order_id)).await.unwrap().unwrap();
     assert_eq!(loaded.order, replayed.order, "{order_id}: load equals replay");
 }
 
@@ -185,7 +186,7 @@ async fn admin_calls_during_a_crash_get_503_and_succeed_once_recovered() {
 }
 
 async fn assert_converged_without_snapshots(t: &TestTables, order_id: &str) {
-    let loaded = t.repository().load(order_id).await.unwrap().unwrap();
+    let loaded = t.repository().load(&oid(order_id)).await.unwrap().unwrap();
     assert_eq!(loaded.order.version, 25);
     assert_eq!(loaded.cost.snapshot_version, None);
 }
@@ -201,12 +202,12 @@ async fn a_write_whose_answer_is_lost_is_retried_without_duplicates_or_false_con
     // An append whose first attempt landed: the SDK's retry meets our own event, not a rival.
     let created = OrderEvent::OrderCreated { customer_id: "c-1".into(), currency: "EUR".into() };
     proxy.lose_responses(1);
-    let appended = store.append("lost-1", 0, std::slice::from_ref(&created), NOW).await.unwrap();
-    let (stored, _) = t.event_store().read_from("lost-1", 1).await.unwrap();
+    let appended = store.append(&oid("lost-1"), 0, std::slice::from_ref(&created), NOW).await.unwrap();
+    let (stored, _) = t.event_store().read_from(&oid("lost-1"), 1).await.unwrap();
     assert_eq!(stored, appended, "stored once, as appended");
     // A real rival still conflicts.
-    let rival = store.append("lost-1", 0, &[created], NOW).await.unwrap_err();
-    assert!(matches!(rival, shared::store::events::EventStoreError::Conflict { .. }), "{rival}");
+    let rival = store.append(&oid("lost-1"), 0, &[created], NOW).await.unwrap_err();
+    assert!(matches!(rival, shared::store::StoreError::AppendConflict { .. }), "{rival}");
 
     // A snapshot write whose answer is lost: the retry finds it existing, nothing fails.
     let events = plain_history("lost-2", 10);
@@ -293,10 +294,10 @@ async fn a_load_replays_when_the_snapshot_table_cannot_be_reached_and_the_events
     // the snapshot table is reached through a connection that is cut; the events directly
     let proxy = Proxy::start(server.port()).await;
     let unreachable = SnapshotStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.snapshots_table);
-    let repo = shared::use_cases::repository::OrderRepository::new(t.event_store(), unreachable);
+    let repo = shared::store::repository::OrderRepository::new(t.event_store(), unreachable);
     proxy.cut();
 
-    let loaded = repo.load("unreach-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("unreach-1")).await.unwrap().unwrap();
     assert_eq!(loaded.order, Order::replay("unreach-1", &events).unwrap(), "a full replay");
     assert!(loaded.cost.snapshots_unreachable, "{:?}", loaded.cost);
     assert_eq!((loaded.cost.snapshot_version, loaded.cost.events_replayed), (None, 25));
@@ -308,14 +309,14 @@ async fn a_load_replays_when_the_snapshot_table_cannot_be_reached_and_the_events
     assert_eq!(metrics["LoadFallbacks"], 1, "{metrics:?}");
 
     proxy.restore().await;
-    let loaded = repo.load("unreach-1").await.unwrap().unwrap();
+    let loaded = repo.load(&oid("unreach-1")).await.unwrap().unwrap();
     assert_eq!((loaded.cost.snapshot_version, loaded.cost.snapshots_unreachable), (Some(20), false));
     // with the events unreachable too, the load fails: nothing to replay from
-    let both = shared::use_cases::repository::OrderRepository::new(
+    let both = shared::store::repository::OrderRepository::new(
         EventStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.events_table),
         SnapshotStore::new(client_tuned(&proxy.endpoint(), impatient()), &t.snapshots_table),
     );
     proxy.cut();
-    assert!(both.load("unreach-1").await.is_err());
+    assert!(both.load(&oid("unreach-1")).await.is_err());
     proxy.restore().await;
 }

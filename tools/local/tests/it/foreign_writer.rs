@@ -8,6 +8,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use local::stream_runner::RunnerConfig;
 use serde_json::{Value, json};
+use shared::domain::samples::order_id as oid;
 use shared::policy::settings::{RetentionSettings, StrategySettings};
 use shared::use_cases::admin::SnapshotAdmin;
 use shared::use_cases::clock::ManualClock;
@@ -80,11 +81,11 @@ async fn events_written_item_by_item_with_extra_fields_snapshot_load_and_verify(
     let admin = SnapshotAdmin::new(t.repository(), Arc::new(ManualClock::at(T0)));
     for order in ["nest-1", "nest-2"] {
         assert_eq!(t.verified_snapshots(order).await, vec![20], "{order}: one batch, one snapshot");
-        let loaded = t.repository().load(order).await.unwrap().unwrap();
-        assert_eq!(loaded.order, t.repository().load_by_replay(order).await.unwrap().unwrap().order);
+        let loaded = t.repository().load(&oid(order)).await.unwrap().unwrap();
+        assert_eq!(loaded.order, t.repository().load_by_replay(&oid(order)).await.unwrap().unwrap().order);
         assert_eq!((loaded.cost.snapshot_version, loaded.order.version), (Some(20), 25));
         assert_eq!(loaded.order.items.len(), 4, "the extra fields did not change the basket");
-        assert_eq!(admin.verify(order).await.unwrap().result, VerifyResult::Match);
+        assert_eq!(admin.verify(&oid(order)).await.unwrap().result, VerifyResult::Match);
     }
 }
 
@@ -99,8 +100,8 @@ async fn item_added_at_schema_version_2_folds_like_version_1() {
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
     assert_eq!(runner.stats.partial_failures, 0);
-    let v1 = t.repository().load("nest-v1").await.unwrap().unwrap().order;
-    let v2 = t.repository().load("nest-v2").await.unwrap().unwrap().order;
+    let v1 = t.repository().load(&oid("nest-v1")).await.unwrap().unwrap().order;
+    let v2 = t.repository().load(&oid("nest-v2")).await.unwrap().unwrap().order;
     assert_eq!((&v2.items, v2.total, v2.status), (&v1.items, v1.total, v1.status));
     assert_eq!(t.verified_snapshots("nest-v2").await, vec![20]);
 }
@@ -124,17 +125,17 @@ async fn an_unknown_event_type_never_snapshots_and_the_admin_get_names_its_seque
 
     runner.run_until_idle(|event| local::deliver(&svc, event)).await.unwrap();
 
-    let snapshots = t.snapshot_store().list("nest-bad", 10, None).await.unwrap();
+    let snapshots = t.snapshot_store().list(&oid("nest-bad"), 10, None).await.unwrap();
     assert!(snapshots.snapshots.is_empty(), "a history it cannot read never yields a snapshot");
     let state = snapshot_admin::AppState::in_process(
         t.repository(),
         RetentionSettings::default(),
         Arc::new(ManualClock::at(T0)),
-        Arc::new(snapshot_admin::audit::MemoryAudit::default()),
+        Arc::new(snapshot_admin::access::MemoryAudit::default()),
         Duration::from_secs(5),
     );
     let request = Request::get("/admin/orders/nest-bad")
-        .extension(snapshot_admin::auth::LocalCaller("test".into()))
+        .extension(snapshot_admin::access::LocalCaller("test".into()))
         .body(Body::empty())
         .unwrap();
     let response = snapshot_admin::router(state).oneshot(request).await.unwrap();

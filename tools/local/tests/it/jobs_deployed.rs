@@ -35,10 +35,10 @@ fn deployed_api(t: &TestTables, endpoint: &str, function: &str) -> axum::Router 
         RetentionSettings::default(),
         &MaintenanceSettings { canary_orders: 2, rebuild_orders_per_second: 0 },
         Arc::new(ManualClock::at(1_800_000_000_000)),
-        Arc::new(snapshot_admin::audit::MemoryAudit::default()),
+        Arc::new(snapshot_admin::access::MemoryAudit::default()),
         |_| starter,
     );
-    snapshot_admin::router(state).layer(axum::Extension(snapshot_admin::auth::LocalCaller("test".into())))
+    snapshot_admin::router(state).layer(axum::Extension(snapshot_admin::access::LocalCaller("test".into())))
 }
 
 async fn post(router: &axum::Router, uri: &str, body: &str) -> (u16, serde_json::Value) {

@@ -62,11 +62,11 @@ async fn every_error_of_the_local_admin_server_is_json() {
         t.repository(),
         shared::policy::settings::RetentionSettings::default(),
         std::sync::Arc::new(ManualClock::at(0)),
-        std::sync::Arc::new(snapshot_admin::audit::MemoryAudit::default()),
+        std::sync::Arc::new(snapshot_admin::access::MemoryAudit::default()),
         Duration::from_secs(5),
     );
     let router = snapshot_admin::router(state)
-        .layer(axum::Extension(snapshot_admin::auth::LocalCaller("test".into())));
+        .layer(axum::Extension(snapshot_admin::access::LocalCaller("test".into())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(local::admin_server::serve(listener, router));

@@ -5,10 +5,14 @@
 //! fold change starts its own renewal, once.
 
 use shared::domain::Order;
+use shared::domain::samples::order_id as oid;
 use shared::policy::settings::{MaintenanceSettings, RetentionSettings};
+use shared::store::control::fold_record::FOLD_RECORD_ID;
+use shared::store::control::job::{Claim, JobStore};
+use shared::store::control::rebuild_scope::RebuildScope;
 use shared::use_cases::clock::ManualClock;
-use shared::use_cases::maintenance::rebuild::{Claim, JobStore, RebuildScope, RebuildService};
-use shared::use_cases::maintenance::renewal::{FOLD_RECORD_ID, RENEWAL_REQUESTER, Renewal};
+use shared::use_cases::maintenance::rebuild::RebuildService;
+use shared::use_cases::maintenance::renewal::{RENEWAL_REQUESTER, Renewal};
 use shared::use_cases::maintenance::{Job, Maintenance, Outcome};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -226,9 +230,9 @@ async fn a_fold_change_starts_one_renewal_job_by_itself_and_renews_idle_orders()
     let repo = t.repository();
     for o in 0..6 {
         let id = format!("idle-{o}");
-        assert!(matches!(repo.newest_snapshot(&id).await.unwrap(), Some((8, Ok(_)))), "{id} renewed");
+        assert!(matches!(repo.newest_snapshot(&oid(&id)).await.unwrap(), Some((8, Ok(_)))), "{id} renewed");
         // the stream's bounded load starts from it (a plain load of 8 events reads them whole)
-        let (_, cost) = repo.load_folded(&id, Some(8), 1).await.unwrap().unwrap();
+        let (_, cost) = repo.load_folded(&oid(&id), Some(8), 1).await.unwrap().unwrap();
         assert_eq!(cost.snapshot_version, Some(8), "{id}");
     }
     let again = a.run(Job::Rebuild, far()).await.unwrap();

@@ -16,19 +16,20 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use serde_json::{Value, json};
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Order, OrderEvent, RecordedEvent};
 use shared::policy::retention::{SnapshotKey, versions_to_delete};
 use shared::policy::settings::{RetentionSettings, StrategyKind, StrategySettings};
 use shared::runtime::client::ClientTuning;
+use shared::store::control::cleanup_cursor::CLEANUP_CURSOR_ID;
 use shared::store::events::event_from_item;
+use shared::store::repository::OrderRepository;
 use shared::store::snapshots::codec;
 use shared::use_cases::clock::{Clock, ManualClock};
-use shared::use_cases::maintenance::cleanup::CLEANUP_CURSOR_ID;
 use shared::use_cases::maintenance::cleanup::CleanupService;
-use shared::use_cases::repository::OrderRepository;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
-use snapshot_admin::audit::MemoryAudit;
-use snapshot_admin::auth::LocalCaller;
+use snapshot_admin::access::LocalCaller;
+use snapshot_admin::access::MemoryAudit;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
@@ -254,7 +255,8 @@ impl World {
     async fn append(&mut self, order: usize, events: &[OrderEvent]) {
         let expected = self.appended[order].len() as u64;
         let store = self.tables.event_store();
-        let recorded = store.append(ORDERS[order], expected, events, self.clock.now_ms()).await.unwrap();
+        let recorded =
+            store.append(&oid(ORDERS[order]), expected, events, self.clock.now_ms()).await.unwrap();
         count(&TALLY.events, recorded.len() as u64);
         for event in &recorded {
             self.pending.push_back(StreamRecord { position: self.next_position, event: event.clone() });
@@ -475,7 +477,7 @@ impl World {
         // 2: loads equal replay, through the newest snapshot.
         let repository: &OrderRepository = self.stream.repository();
         for (o, order) in ORDERS.iter().enumerate() {
-            let loaded = repository.load(order).await.unwrap();
+            let loaded = repository.load(&oid(order)).await.unwrap();
             if self.appended[o].is_empty() {
                 assert!(loaded.is_none());
                 continue;

@@ -30,11 +30,11 @@ async fn schemathesis_finds_no_disagreement_between_the_openapi_file_and_the_adm
         t.repository(),
         RetentionSettings::default(),
         Arc::new(ManualClock::at(1_800_000_000_000)),
-        Arc::new(snapshot_admin::audit::LogAudit),
+        Arc::new(snapshot_admin::access::LogAudit),
         Duration::from_secs(30),
     );
     let router = snapshot_admin::router(state)
-        .layer(axum::Extension(snapshot_admin::auth::LocalCaller("schemathesis".into())));
+        .layer(axum::Extension(snapshot_admin::access::LocalCaller("schemathesis".into())));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(local::admin_server::serve(listener, router));

@@ -3,11 +3,13 @@
 //! orders across runs stopped by their deadline, and running it twice or twice at once ends in
 //! the same state; repair by replay never copies an older drift forward.
 
+use shared::domain::samples::order_id as oid;
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
+use shared::store::control::rebuild_scope::RebuildScope;
 use shared::store::snapshots::Unusable;
 use shared::use_cases::admin::SnapshotAdmin;
 use shared::use_cases::clock::ManualClock;
-use shared::use_cases::maintenance::rebuild::{RebuildError, RebuildScope, RebuildService};
+use shared::use_cases::maintenance::rebuild::{RebuildError, RebuildService};
 use shared::use_cases::verify::VerifyResult;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,14 +56,14 @@ async fn after_a_fold_change_old_snapshots_are_refused_and_a_rebuild_renews_ever
     let repo = t.repository();
     for o in 0..5 {
         let id = format!("f-{o}");
-        let loaded = repo.load(&id).await.unwrap().unwrap();
+        let loaded = repo.load(&oid(&id)).await.unwrap().unwrap();
         assert_eq!(
             (loaded.cost.snapshot_version, loaded.cost.unusable_snapshots),
             (None, 1),
             "{id}: refused"
         );
         assert!(loaded.cost.fallback.unwrap().contains("fold"), "{id}: and why");
-        let stored = repo.newest_snapshot(&id).await.unwrap().unwrap().1;
+        let stored = repo.newest_snapshot(&oid(&id)).await.unwrap().unwrap().1;
         assert!(matches!(stored, Err(Unusable::FoldChanged { .. })), "{id}");
     }
 
@@ -73,10 +75,10 @@ async fn after_a_fold_change_old_snapshots_are_refused_and_a_rebuild_renews_ever
     assert_eq!((run.progress.examined, run.progress.rebuilt, run.progress.failed), (5, 5, 0), "{run:?}");
     for o in 0..5u64 {
         let id = format!("f-{o}");
-        let loaded = repo.load(&id).await.unwrap().unwrap();
+        let loaded = repo.load(&oid(&id)).await.unwrap().unwrap();
         assert_eq!(loaded.cost.snapshot_version, Some(40 + o), "{id}: the new snapshot is used");
         assert_eq!(loaded.cost.unusable_snapshots, 0, "{id}");
-        assert_eq!(loaded.order, repo.load_by_replay(&id).await.unwrap().unwrap().order);
+        assert_eq!(loaded.order, repo.load_by_replay(&oid(&id)).await.unwrap().unwrap().order);
     }
     let status = rebuild.status().await.unwrap().unwrap();
     assert_eq!((status.job_id, status.progress.rebuilt, status.finished), (job.job_id, 5, true));
@@ -126,7 +128,7 @@ async fn the_backfill_snapshots_a_thousand_orders_across_deadline_stopped_runs_a
     assert_eq!(status.runs, runs);
 
     let snapshots_now = check_all(&t, &expected).await;
-    assert!(t.snapshot_store().list("short-0", 10, None).await.unwrap().snapshots.is_empty());
+    assert!(t.snapshot_store().list(&oid("short-0"), 10, None).await.unwrap().snapshots.is_empty());
 
     // twice: a second job finds a usable snapshot everywhere
     rebuild.start(RebuildScope::MinEvents { events: 25 }, "test", false).await.unwrap();
@@ -147,9 +149,9 @@ async fn check_all(t: &TestTables, expected: &[(String, Order)]) -> Vec<(String,
     let store = t.snapshot_store();
     let mut seen = Vec::new();
     for (id, replay) in expected {
-        let page = store.list(id, 10, None).await.unwrap();
+        let page = store.list(&oid(id), 10, None).await.unwrap();
         assert_eq!(page.snapshots.len(), 1, "{id}");
-        let snapshot = store.get(id, replay.version).await.unwrap().unwrap().unwrap();
+        let snapshot = store.get(&oid(id), replay.version).await.unwrap().unwrap().unwrap();
         assert_eq!(&snapshot.state, replay, "{id}");
         seen.push((id.clone(), snapshot.version, snapshot.metadata.checksum));
     }
@@ -168,16 +170,16 @@ async fn repair_by_replay_never_copies_an_older_drift_forward() {
         t.snapshot_store().put(&snapshot_of(wrong)).await.unwrap();
     }
     let admin = SnapshotAdmin::new(t.repository(), Arc::new(ManualClock::at(NOW)));
-    assert_eq!(admin.verify("drifty").await.unwrap().result, VerifyResult::Drift);
+    assert_eq!(admin.verify(&oid("drifty")).await.unwrap().result, VerifyResult::Drift);
     // the runbook: delete the drifted snapshot, create a new one
-    admin.delete("drifty", 20).await.unwrap();
-    let created = admin.create("drifty", "admin:test", "repair").await.unwrap();
+    admin.delete(&oid("drifty"), 20).await.unwrap();
+    let created = admin.create(&oid("drifty"), "admin:test", "repair").await.unwrap();
 
     assert_eq!(created.version, 25);
     assert_eq!(created.cost.snapshot_version, None, "folded by full replay, not from snapshot 10");
-    let stored = t.snapshot_store().get("drifty", 25).await.unwrap().unwrap().unwrap();
+    let stored = t.snapshot_store().get(&oid("drifty"), 25).await.unwrap().unwrap().unwrap();
     assert_eq!(stored.state, Order::replay("drifty", &events).unwrap());
-    assert_eq!(admin.verify("drifty").await.unwrap().result, VerifyResult::Match);
+    assert_eq!(admin.verify(&oid("drifty")).await.unwrap().result, VerifyResult::Match);
 }
 
 #[tokio::test]

@@ -8,14 +8,14 @@ use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use shared::domain::samples::order_id as oid;
 use shared::policy::settings::{RetentionSettings, StrategySettings};
 use shared::runtime::client::ClientTuning;
-use shared::store::StoreError;
 use shared::store::events::EventStore;
+use shared::store::repository::OrderRepository;
 use shared::store::snapshots::SnapshotStore;
 use shared::use_cases::clock::ManualClock;
 use shared::use_cases::maintenance::cleanup::CleanupService;
-use shared::use_cases::repository::OrderRepository;
 
 /// A repository whose requests all go to `client` (a mocked one).
 fn repository_on(client: Client) -> OrderRepository {
@@ -86,7 +86,7 @@ async fn a_read_throttled_twice_succeeds_within_one_call() {
         .output(|| QueryOutput::builder().count(0).build())
         .build();
     let store = repository_on(mocked(&[&query]));
-    let keys = store.snapshot_keys("thr-2").await.expect("the SDK's retries absorb two throttles").keys;
+    let keys = store.snapshot_keys(&oid("thr-2")).await.expect("the SDK's retries absorb two throttles").keys;
     assert!(keys.is_empty());
     assert_eq!(query.num_calls(), 3);
 }
@@ -130,7 +130,7 @@ async fn throttled_batch_deletes_are_retried_until_done_or_end_in_a_clean_error(
         RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
-    let done = cleanup.clean_order("thr-3").await.unwrap();
+    let done = cleanup.clean_order(&oid("thr-3")).await.unwrap();
     assert_eq!(done.deleted, vec![1, 2]);
     assert_eq!((done.delete_requests, deletes.num_calls()), (3, 3), "two retries of what was unprocessed");
 
@@ -140,8 +140,8 @@ async fn throttled_batch_deletes_are_retried_until_done_or_end_in_a_clean_error(
         RetentionSettings::default(),
         Arc::new(ManualClock::at(NOW)),
     );
-    let error = cleanup.clean_order("thr-3").await.unwrap_err();
-    assert!(error.store().is_some_and(StoreError::is_transient), "{error}");
+    let error = cleanup.clean_order(&oid("thr-3")).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
     assert!(error.to_string().contains("2 deletes of order thr-3 still unprocessed"), "{error}");
 }
 
@@ -179,12 +179,12 @@ async fn server_errors_are_retried_and_then_reported_as_transient() {
         .output(|| QueryOutput::builder().count(0).build())
         .build();
     let store = repository_on(mocked(&[&flaky]));
-    assert!(store.snapshot_keys("srv-1").await.unwrap().keys.is_empty(), "a 500 and a 503 absorbed");
+    assert!(store.snapshot_keys(&oid("srv-1")).await.unwrap().keys.is_empty(), "a 500 and a 503 absorbed");
     assert_eq!(flaky.num_calls(), 3);
 
     let down = mock!(Client::query).sequence().http_status(503, None).repeatedly().build();
     let store = repository_on(mocked(&[&down]));
-    let error = store.snapshot_keys("srv-1").await.unwrap_err();
+    let error = store.snapshot_keys(&oid("srv-1")).await.unwrap_err();
     assert!(shared::store::dynamo::is_transient(&error), "{error}");
     assert_eq!(down.num_calls(), production().max_attempts as usize);
 }

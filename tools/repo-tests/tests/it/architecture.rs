@@ -3,7 +3,9 @@
 //! - `shared/src` has five layers, and every import points down or stays on its floor:
 //!   domain < policy < store < use_cases < runtime;
 //! - no crate of the workspace has a circle of files that import each other (a module may use
-//!   its own children: they are its parts, not its neighbours).
+//!   its own children: they are its parts, not its neighbours);
+//! - no file of the product (`shared/src`, `functions/*/src`) is longer than 320 lines: past
+//!   that, a file holds more than one job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -32,9 +34,9 @@ fn every_import_in_shared_points_down_a_layer_or_stays_on_its_own() {
         }
     }
     assert!(back_up.is_empty(), "imports that point up a layer:\n{}", back_up.join("\n"));
-    // the check reads real imports: the repository is reached from the use cases, and reaches the stores
-    assert!(krate.imports["use_cases/admin.rs"].contains("use_cases/repository/mod.rs"));
-    assert!(krate.imports["use_cases/repository/load.rs"].iter().any(|f| f.starts_with("store/")));
+    // the check reads real imports: the repository (a store) is reached from the use cases and reaches the domain
+    assert!(krate.imports["use_cases/admin.rs"].contains("store/repository/mod.rs"));
+    assert!(krate.imports["store/repository/load.rs"].iter().any(|f| f.starts_with("domain/")));
 }
 
 #[test]
@@ -51,6 +53,31 @@ fn no_crate_has_files_that_import_each_other_in_a_circle() {
         let circles = krate.circles();
         assert!(circles.is_empty(), "{}: files that import each other: {circles:?}", src.display());
     }
+}
+
+/// The longest a product file may be, in lines.
+const MAX_PRODUCT_FILE_LINES: usize = 320;
+
+#[test]
+fn no_product_file_is_longer_than_320_lines() {
+    let mut sources = vec![root().join("shared/src")];
+    for function in std::fs::read_dir(root().join("functions")).unwrap() {
+        sources.push(function.unwrap().path().join("src"));
+    }
+    let mut files = Vec::new();
+    for src in &sources {
+        let mut read = BTreeMap::new();
+        collect(src, src, &mut read);
+        files.extend(read.keys().map(|file| src.join(file)));
+    }
+    assert!(files.len() > 50, "read {} files: are the folders right?", files.len());
+    let long: Vec<String> = files
+        .iter()
+        .map(|file| (file, std::fs::read_to_string(file).unwrap().lines().count()))
+        .filter(|(_, lines)| *lines > MAX_PRODUCT_FILE_LINES)
+        .map(|(file, lines)| format!("{} ({lines} lines)", file.display()))
+        .collect();
+    assert!(long.is_empty(), "longer than {MAX_PRODUCT_FILE_LINES} lines: {long:?}");
 }
 
 #[test]

@@ -3,18 +3,18 @@
 //! stopped on the next run. The scan also picks the drift canary's sample (`sampler.rs`), so
 //! the canary costs no scan of its own.
 
-mod cursor;
 mod sampler;
 
-pub use cursor::{CLEANUP_CURSOR_ID, SavedCursor};
 pub use sampler::Sampler;
 
-use crate::domain::order_id::validate_order_id;
+use crate::domain::OrderId;
 use crate::policy::retention::versions_to_delete;
 use crate::policy::settings::RetentionSettings;
+use crate::store::StoreError;
+use crate::store::control::cleanup_cursor::SavedCursor;
+use crate::store::repository::OrderRepository;
 use crate::store::snapshots::{Cursor, OrderKeys};
 use crate::use_cases::clock::Clock;
-use crate::use_cases::repository::{OrderRepository, RepositoryError};
 use futures_util::StreamExt;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -47,7 +47,7 @@ pub struct CleanupReport {
     pub resume_from: Option<Cursor>,
     /// Orders picked for the drift canary.
     #[serde(skip)]
-    pub canary_sample: Vec<String>,
+    pub canary_sample: Vec<OrderId>,
 }
 
 impl CleanupReport {
@@ -107,7 +107,7 @@ impl CleanupService {
     /// or `deadline` is reached (checked between pages; at least one page is always done so
     /// every run makes progress). Running twice, or two runs at once, is harmless: deletes of
     /// versions already gone are no-ops and the newest snapshot is never chosen.
-    pub async fn run(&self, deadline: Instant) -> Result<CleanupReport, RepositoryError> {
+    pub async fn run(&self, deadline: Instant) -> Result<CleanupReport, StoreError> {
         let resumed_from = self.cursor.load().await?;
         let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
         let mut cursor = resumed_from;
@@ -119,10 +119,9 @@ impl CleanupService {
             report.keys_read += page.keys.len() as u64;
             report.keys_skipped += page.malformed;
             // Each order once per page; an order spanning two pages is examined twice, harmlessly.
-            let orders: BTreeSet<String> = page
+            let orders: BTreeSet<OrderId> = page
                 .keys
                 .into_iter()
-                .filter(|(id, _)| validate_order_id(id).is_ok())
                 .map(|(id, key)| {
                     sampler.offer(&id, key.timestamp);
                     id
@@ -159,16 +158,16 @@ impl CleanupService {
     }
 
     /// Applies retention to one order (the admin API runs this inline).
-    pub async fn clean_order(&self, order_id: &str) -> Result<OrderCleanup, RepositoryError> {
+    pub async fn clean_order(&self, order_id: &OrderId) -> Result<OrderCleanup, StoreError> {
         let OrderKeys { keys, malformed, .. } = self.repository.snapshot_keys(order_id).await?;
         let deleted = versions_to_delete(&keys, &self.settings, self.clock.now_ms());
         let delete_requests =
             if deleted.is_empty() { 0 } else { self.repository.delete_snapshots(order_id, &deleted).await? };
         if !deleted.is_empty() {
-            info!(order_id, ?deleted, "snapshots deleted by retention");
+            info!(%order_id, ?deleted, "snapshots deleted by retention");
         }
         Ok(OrderCleanup {
-            order_id: order_id.to_owned(),
+            order_id: order_id.to_string(),
             snapshots_before: keys.len() as u64,
             deleted,
             delete_requests,

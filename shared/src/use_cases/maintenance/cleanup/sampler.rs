@@ -1,5 +1,7 @@
 //! The drift canary's sample, picked while the cleanup scan goes by.
 
+use crate::domain::OrderId;
+
 /// Picks a sample while a scan goes by: up to `random` orders uniformly at random (reservoir
 /// sampling over orders, not snapshot keys: an order with many snapshots is no likelier to be
 /// picked) and the `recent` orders with the newest snapshots. The scan hands over an order's
@@ -9,10 +11,10 @@ pub struct Sampler {
     random: usize,
     recent: usize,
     seen: u64,
-    last: Option<String>,
+    last: Option<OrderId>,
     state: u64,
-    reservoir: Vec<String>,
-    newest: Vec<(i64, String)>,
+    reservoir: Vec<OrderId>,
+    newest: Vec<(i64, OrderId)>,
 }
 
 impl Sampler {
@@ -29,32 +31,32 @@ impl Sampler {
     }
 
     /// An order seen by the scan, with its snapshot's timestamp.
-    pub fn offer(&mut self, order_id: &str, timestamp: i64) {
+    pub fn offer(&mut self, order_id: &OrderId, timestamp: i64) {
         if self.recent > 0 {
             match self.newest.iter_mut().find(|(_, id)| id == order_id) {
                 Some(entry) => entry.0 = entry.0.max(timestamp),
-                None => self.newest.push((timestamp, order_id.to_owned())),
+                None => self.newest.push((timestamp, order_id.clone())),
             }
             self.newest.sort_by_key(|(timestamp, _)| std::cmp::Reverse(*timestamp));
             self.newest.truncate(self.recent);
         }
-        if self.random == 0 || self.last.as_deref() == Some(order_id) {
+        if self.random == 0 || self.last.as_ref() == Some(order_id) {
             return;
         }
-        self.last = Some(order_id.to_owned());
+        self.last = Some(order_id.clone());
         self.seen += 1;
         if self.reservoir.len() < self.random {
-            self.reservoir.push(order_id.to_owned());
+            self.reservoir.push(order_id.clone());
         } else {
             let slot = self.next() % self.seen;
             if let Some(kept) = self.reservoir.get_mut(slot as usize) {
-                *kept = order_id.to_owned();
+                *kept = order_id.clone();
             }
         }
     }
 
     /// The sample: the random ones, then the recent ones not already in it.
-    pub fn sample(self) -> Vec<String> {
+    pub fn sample(self) -> Vec<OrderId> {
         let mut sample = self.reservoir;
         for (_, id) in self.newest {
             if !sample.contains(&id) {
@@ -75,20 +77,21 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::samples::order_id as id;
 
     #[test]
     fn the_sample_holds_random_and_recent_orders_each_once() {
         // given 1,000 orders seen, order i's snapshot taken at time i
         let mut sampler = Sampler::new(10, 42);
         for i in 0..1000 {
-            sampler.offer(&format!("o-{i}"), i);
-            sampler.offer(&format!("o-{i}"), i); // an order seen twice (two snapshots)
+            sampler.offer(&id(&format!("o-{i}")), i);
+            sampler.offer(&id(&format!("o-{i}")), i); // an order seen twice (two snapshots)
         }
         let sample = sampler.sample();
         // then 5 random and the 5 most recent, without repeats
         assert!(sample.len() <= 10 && sample.len() >= 5, "{sample:?}");
         for recent in ["o-999", "o-998", "o-997", "o-996", "o-995"] {
-            assert!(sample.contains(&recent.to_owned()), "{sample:?}");
+            assert!(sample.contains(&id(recent)), "{sample:?}");
         }
         let mut unique = sample.clone();
         unique.sort();
@@ -103,11 +106,11 @@ mod tests {
         let mut many_picked = 0;
         for seed in 0..4000 {
             let mut sampler = Sampler::new(1, seed);
-            sampler.offer("one", 1);
+            sampler.offer(&id("one"), 1);
             for _ in 0..9 {
-                sampler.offer("nine", 1);
+                sampler.offer(&id("nine"), 1);
             }
-            many_picked += u32::from(sampler.sample() == ["nine"]);
+            many_picked += u32::from(sampler.sample() == [id("nine")]);
         }
         // then each is picked about half the time (keys, not orders, would give "nine" 90%)
         assert!((1800..=2200).contains(&many_picked), "picked {many_picked} times of 4000");
@@ -116,7 +119,7 @@ mod tests {
     #[test]
     fn a_zero_sample_is_empty() {
         let mut sampler = Sampler::new(0, 1);
-        sampler.offer("o-1", 1);
+        sampler.offer(&id("o-1"), 1);
         assert!(sampler.sample().is_empty());
     }
 }

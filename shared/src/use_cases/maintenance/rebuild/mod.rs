@@ -12,22 +12,22 @@
 //! is charged for every event read: ½ RCU per 4 KB of events (see docs/maintenance-function.md, "Cost model").
 //! The stale scope reads the snapshot keys index, as cleanup does, and one item per order.
 
-mod job;
+mod order;
+mod pacer;
 mod scope;
 
-pub use job::{Claim, Failures, JobStore, Progress, REBUILD_JOB_ID, RebuildJob};
-pub use scope::{JobCursor, RebuildScope};
-
-use crate::domain::order_id::validate_order_id;
+use crate::domain::OrderId;
 use crate::store::StoreError;
-use crate::store::control::ControlError;
-use crate::store::snapshots::NewSnapshot;
+use crate::store::control::job::{Claim, JobStore, Progress, RebuildJob};
+use crate::store::control::rebuild_scope::RebuildScope;
+use crate::store::repository::OrderRepository;
 use crate::use_cases::clock::Clock;
-use crate::use_cases::repository::{OrderRepository, RepositoryError};
 use futures_util::StreamExt;
+use order::OrderOutcome;
+use pacer::Pacer;
 use serde::Serialize;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
@@ -52,13 +52,7 @@ pub enum RebuildError {
     #[error("invalid scope: {0}")]
     InvalidScope(String),
     #[error(transparent)]
-    Repository(#[from] RepositoryError),
-}
-
-impl From<ControlError> for RebuildError {
-    fn from(e: ControlError) -> Self {
-        RebuildError::Repository(e.into())
-    }
+    Store(#[from] StoreError),
 }
 
 /// What one turn did.
@@ -90,61 +84,25 @@ impl RebuildRun {
     }
 }
 
-/// What became of one order.
-enum Outcome {
-    Rebuilt,
-    Skipped,
-    Failed(Failure),
-}
-
-enum Failure {
-    InvalidOrderId,
-    HistoryUnreadable,
-    StateTooLarge,
-}
-
-impl Progress {
-    fn count(&mut self, outcome: &Outcome) {
-        self.examined += 1;
-        match outcome {
-            Outcome::Rebuilt => self.rebuilt += 1,
-            Outcome::Skipped => self.skipped += 1,
-            Outcome::Failed(why) => {
-                self.failed += 1;
-                match why {
-                    Failure::InvalidOrderId => self.failures.invalid_order_id += 1,
-                    Failure::HistoryUnreadable => self.failures.history_unreadable += 1,
-                    Failure::StateTooLarge => self.failures.state_too_large += 1,
-                }
-            }
-        }
-    }
-}
-
 pub struct RebuildService {
     repository: OrderRepository,
     jobs: JobStore,
     clock: Arc<dyn Clock>,
     page_size: u16,
-    /// Time between two orders' rebuilds (the rate limit), and when the next may start.
-    pause: Duration,
-    next_slot: Mutex<Instant>,
+    /// The rate limit: when the next order may start.
+    pacer: Pacer,
 }
 
 impl RebuildService {
     pub fn new(repository: OrderRepository, clock: Arc<dyn Clock>) -> Self {
         let jobs = JobStore::new(repository.control_items());
-        let next_slot = Mutex::new(Instant::now());
-        RebuildService { repository, jobs, clock, page_size: PAGE, pause: Duration::ZERO, next_slot }
-            .with_rate(ORDERS_PER_SECOND)
+        let pacer = Pacer::new(ORDERS_PER_SECOND);
+        RebuildService { repository, jobs, clock, page_size: PAGE, pacer }
     }
 
     /// Orders rebuilt per second at most (0: no limit).
     pub fn with_rate(mut self, orders_per_second: u32) -> Self {
-        self.pause = match orders_per_second {
-            0 => Duration::ZERO,
-            n => Duration::from_secs(1) / n,
-        };
+        self.pacer = Pacer::new(orders_per_second);
         self
     }
 
@@ -174,7 +132,8 @@ impl RebuildService {
             }
             RebuildScope::Orders { order_ids } => {
                 for id in order_ids {
-                    validate_order_id(id).map_err(|e| RebuildError::InvalidScope(format!("{id:?}: {e}")))?;
+                    OrderId::parse(id.as_str())
+                        .map_err(|e| RebuildError::InvalidScope(format!("{id:?}: {e}")))?;
                 }
             }
             _ => {}
@@ -258,17 +217,17 @@ impl RebuildService {
             let slowest = &slowest;
             // owned ids: a stream over borrowed ones is not provably Send in a spawned task
             let ids: Vec<String> = page.orders.iter().map(|(id, _)| id.clone()).collect();
-            let results: Vec<Option<Result<Outcome, RebuildError>>> =
+            let results: Vec<Option<Result<OrderOutcome, RebuildError>>> =
                 futures_util::stream::iter(ids.into_iter().enumerate())
                     .map(|(i, order_id)| async move {
                         // every turn renews at least one order, so every turn makes progress
                         let margin = Duration::from_millis(slowest.load(Ordering::SeqCst));
-                        let in_time = self.pace(deadline, margin).await || (first_of_turn && i == 0);
+                        let in_time = self.pacer.wait(deadline, margin).await || (first_of_turn && i == 0);
                         if !in_time {
                             return None;
                         }
                         let started = Instant::now();
-                        let outcome = self.rebuild(job, &order_id).await;
+                        let outcome = order::rebuild(&self.repository, &*self.clock, job, &order_id).await;
                         slowest.fetch_max(started.elapsed().as_millis() as u64, Ordering::SeqCst);
                         Some(outcome)
                     })
@@ -283,7 +242,7 @@ impl RebuildService {
             for (result, (_, after)) in results.into_iter().zip(&page.orders) {
                 match result {
                     Some(Ok(outcome)) => {
-                        progress.count(&outcome);
+                        outcome.count_in(&mut progress);
                         position = Some(after.clone());
                     }
                     Some(Err(e)) => {
@@ -325,72 +284,5 @@ impl RebuildService {
             }
             cursor = position;
         }
-    }
-
-    /// One order: skipped when the scope only wants orders without a usable snapshot and it
-    /// has one; else a snapshot of the full replay at the order's newest event. An id no order
-    /// can have, a history this code cannot read and a state too large to store are failures
-    /// of that order alone: logged, counted, and the turn moves on.
-    async fn rebuild(&self, job: &RebuildJob, order_id: &str) -> Result<Outcome, RebuildError> {
-        if let Err(invalid) = validate_order_id(order_id) {
-            warn!(job = %job.job_id, ?order_id, error = %invalid, "rebuild: not an order id; skipped");
-            return Ok(Outcome::Failed(Failure::InvalidOrderId));
-        }
-        if matches!(job.scope, RebuildScope::Stale | RebuildScope::MinEvents { .. }) {
-            match self.repository.newest_snapshot(order_id).await {
-                Ok(Some((_, Ok(_)))) => return Ok(Outcome::Skipped),
-                // no snapshot, an unusable one, or one whose item cannot be read: renew it
-                Ok(_) | Err(RepositoryError::Store(StoreError::Undecodable(_))) => {}
-                Err(other) => return Err(other.into()),
-            }
-        }
-        let state = match self.repository.load_by_replay(order_id).await {
-            Ok(Some(loaded)) => loaded.order,
-            Ok(None) => return Ok(Outcome::Skipped),
-            Err(RepositoryError::Unreadable(history)) => {
-                warn!(job = %job.job_id, order_id, error = %history, "rebuild: history unreadable");
-                return Ok(Outcome::Failed(Failure::HistoryUnreadable));
-            }
-            Err(other) => return Err(other.into()),
-        };
-        let new = NewSnapshot {
-            state,
-            timestamp: self.clock.now_ms(),
-            created_by: format!("rebuild:{}", job.requested_by),
-            reason: format!("rebuild job {} ({:?})", job.job_id, job.scope),
-            strategy: None,
-            rule: None,
-        };
-        match self.repository.put_snapshot(&new).await {
-            Ok(_) => Ok(Outcome::Rebuilt),
-            Err(RepositoryError::Store(StoreError::Conflict(_))) => {
-                // a usable snapshot already covers the newest event
-                Ok(Outcome::Skipped)
-            }
-            Err(RepositoryError::Store(StoreError::TooLarge(error))) => {
-                warn!(job = %job.job_id, order_id, %error, "rebuild: state too large for a snapshot");
-                Ok(Outcome::Failed(Failure::StateTooLarge))
-            }
-            Err(other) => Err(other.into()),
-        }
-    }
-}
-
-impl RebuildService {
-    /// Waits for this order's slot (orders start at most one per `pause`, however many run
-    /// at once); `false`, at once, when an order starting then and taking `margin` would end
-    /// past `deadline`.
-    async fn pace(&self, deadline: Instant, margin: Duration) -> bool {
-        let slot = {
-            let mut next = self.next_slot.lock().expect("pacer lock");
-            let slot = (*next).max(Instant::now());
-            if slot + margin > deadline {
-                return false;
-            }
-            *next = slot + self.pause;
-            slot
-        };
-        tokio::time::sleep_until(slot.into()).await;
-        true
     }
 }

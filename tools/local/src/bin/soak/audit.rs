@@ -2,8 +2,9 @@
 //! within retention; the newest snapshot no more than threshold-1 events behind.
 
 use shared::domain::Order;
+use shared::domain::samples::order_id as oid;
 use shared::policy::settings::{RetentionSettings, StrategySettings};
-use shared::use_cases::repository::OrderRepository;
+use shared::store::repository::OrderRepository;
 use testkit::check_snapshots;
 
 pub struct Audit {
@@ -21,10 +22,10 @@ pub async fn audit(
     retention: &RetentionSettings,
 ) -> Result<Audit, String> {
     let e = |e: &dyn std::fmt::Display| format!("{order_id}: {e}");
-    let events = repository.history(&order_id).await.map_err(|x| e(&x))?;
+    let events = repository.history(&oid(&order_id)).await.map_err(|x| e(&x))?;
     let mut problems = Vec::new();
     let replay = Order::replay(&order_id, &events).map_err(|x| e(&x))?;
-    let loaded = repository.load(&order_id).await.map_err(|x| e(&x))?.ok_or_else(|| e(&"no events"))?;
+    let loaded = repository.load(&oid(&order_id)).await.map_err(|x| e(&x))?.ok_or_else(|| e(&"no events"))?;
     if loaded.order != replay {
         problems.push(format!("{order_id}: load differs from replay"));
     }

@@ -108,7 +108,7 @@ async fn admin_calls(
         let request = Request::builder()
             .method(method)
             .uri(&uri)
-            .extension(snapshot_admin::auth::LocalCaller("soak".into()))
+            .extension(snapshot_admin::access::LocalCaller("soak".into()))
             .body(Body::empty())
             .expect("request");
         let status = admin.clone().oneshot(request).await.expect("router").status().as_u16();

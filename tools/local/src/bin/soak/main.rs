@@ -20,11 +20,11 @@ use local::{stream_arn, streams_client_for};
 use shared::policy::settings::{RetentionSettings, StrategySettings};
 use shared::runtime::client::ClientTuning;
 use shared::store::events::EventStore;
+use shared::store::repository::OrderRepository;
 use shared::store::tables;
 use shared::store::tables::TableNames;
 use shared::use_cases::clock::SystemClock;
 use shared::use_cases::maintenance::cleanup::CleanupService;
-use shared::use_cases::repository::OrderRepository;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -135,7 +135,7 @@ async fn run() -> Result<bool, String> {
         stack.faulty.clone(),
         stack.retention.clone(),
         Arc::new(SystemClock),
-        Arc::new(snapshot_admin::audit::MemoryAudit::default()),
+        Arc::new(snapshot_admin::access::MemoryAudit::default()),
         Duration::from_secs(10),
     ));
     let background =

@@ -3,11 +3,13 @@
 //! the cached state, conditional append, reload on conflict).
 
 use crate::{Args, Tally, add};
+use shared::domain::samples::order_id as oid;
 use shared::domain::samples::sample_address;
 use shared::domain::{Money, Order, OrderCommand, OrderEvent, OrderStatus, RecordedEvent};
-use shared::store::events::{EventStore, EventStoreError};
+use shared::store::StoreError;
+use shared::store::events::EventStore;
+use shared::store::repository::OrderRepository;
 use shared::use_cases::clock::{Clock, SystemClock};
-use shared::use_cases::repository::OrderRepository;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -123,8 +125,9 @@ pub async fn writer(
                     race = false;
                     let update = OrderCommand::UpdateShipping { status: "re-routed".into(), location: None };
                     let theirs = states[k].decide(update).map_err(|e| e.to_string())?;
-                    if let Ok(recorded) =
-                        events.append(&states[k].id, states[k].version, &theirs, SystemClock.now_ms()).await
+                    if let Ok(recorded) = events
+                        .append(&oid(&states[k].id), states[k].version, &theirs, SystemClock.now_ms())
+                        .await
                     {
                         add(&tally.appended, recorded.len() as u64);
                     }
@@ -133,18 +136,21 @@ pub async fn writer(
                 if decided.len() > 1 {
                     add(&tally.transactions, 1);
                 }
-                match events.append(&states[k].id, states[k].version, &decided, SystemClock.now_ms()).await {
+                match events
+                    .append(&oid(&states[k].id), states[k].version, &decided, SystemClock.now_ms())
+                    .await
+                {
                     Ok(recorded) => {
                         add(&tally.appended, recorded.len() as u64);
                         states[k].apply_all(&recorded).map_err(|e| e.to_string())?;
                         break;
                     }
-                    Err(EventStoreError::Conflict { .. }) => {
+                    Err(StoreError::AppendConflict { .. }) => {
                         add(&tally.conflicts, 1);
                         if decided.len() > 1 {
                             add(&tally.transactions_lost, 1);
                         }
-                        let loaded = repository.load(&states[k].id).await.map_err(|e| e.to_string())?;
+                        let loaded = repository.load(&oid(&states[k].id)).await.map_err(|e| e.to_string())?;
                         states[k] = loaded.ok_or("an order vanished")?.order;
                     }
                     Err(e) => {
@@ -161,18 +167,18 @@ pub async fn writer(
             if rng.next(150) == 0 {
                 let other = order_id(rng.next(args.orders as u64) as usize);
                 let _gate = transactions.enter(false).await;
-                if let Ok(Some(loaded)) = repository.load(&other).await
+                if let Ok(Some(loaded)) = repository.load(&oid(&other)).await
                     && loaded.order.status == OrderStatus::Shipped
                 {
                     let update = OrderCommand::UpdateShipping { status: "re-routed".into(), location: None };
                     if let Ok(decided) = loaded.order.decide(update) {
                         add(&tally.append_calls, 1);
                         match events
-                            .append(&other, loaded.order.version, &decided, SystemClock.now_ms())
+                            .append(&oid(&other), loaded.order.version, &decided, SystemClock.now_ms())
                             .await
                         {
                             Ok(recorded) => add(&tally.appended, recorded.len() as u64),
-                            Err(EventStoreError::Conflict { .. }) => add(&tally.conflicts, 1),
+                            Err(StoreError::AppendConflict { .. }) => add(&tally.conflicts, 1),
                             Err(_) => add(&tally.write_retries, 1),
                         }
                     }

@@ -24,12 +24,12 @@ struct Seen {
 }
 
 #[derive(Debug, Default)]
-pub struct Distances {
+pub struct ReadAheadMemory {
     seen: HashMap<String, Seen>,
     arrival: VecDeque<String>,
 }
 
-impl Distances {
+impl ReadAheadMemory {
     /// Events to read ahead for `order_id`: `base`; or, when the order was further behind its
     /// snapshot last time than `base` reaches, that distance plus `base` (for what arrived
     /// since), at most what the byte budget allows.
@@ -70,8 +70,8 @@ impl Distances {
     }
 
     fn insert(&mut self, order_id: &str, seen: Seen) {
-        if self.seen.insert(order_id.to_owned(), seen).is_none() {
-            self.arrival.push_back(order_id.to_owned());
+        if self.seen.insert(order_id.to_string(), seen).is_none() {
+            self.arrival.push_back(order_id.to_string());
             if self.arrival.len() > REMEMBERED_ORDERS
                 && let Some(oldest) = self.arrival.pop_front()
             {
@@ -87,12 +87,12 @@ mod tests {
 
     #[test]
     fn an_order_not_seen_reads_the_default() {
-        assert_eq!(Distances::default().read_ahead("o-1", 21), 21);
+        assert_eq!(ReadAheadMemory::default().read_ahead("o-1", 21), 21);
     }
 
     #[test]
     fn an_order_seen_far_behind_reads_that_far_plus_the_default() {
-        let mut d = Distances::default();
+        let mut d = ReadAheadMemory::default();
         d.remember("o-1", 180, 180 * 300, 180);
         assert_eq!(d.read_ahead("o-1", 21), 201);
         d.remember("o-1", 30, 30 * 300, 30);
@@ -104,7 +104,7 @@ mod tests {
 
     #[test]
     fn the_byte_budget_bounds_the_read_ahead_but_never_below_the_default() {
-        let mut d = Distances::default();
+        let mut d = ReadAheadMemory::default();
         d.remember("big", 5_000, 5_000 * 1_000, 5_000);
         assert_eq!(d.read_ahead("big", 21), (READ_AHEAD_BYTE_BUDGET / 1_000) as u32);
         d.remember("huge", 50, 50 * 100_000, 50);
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn a_whole_history_is_remembered_until_a_load_needs_the_snapshot_again() {
-        let mut d = Distances::default();
+        let mut d = ReadAheadMemory::default();
         assert!(!d.whole("o-1"));
         d.remember_whole("o-1");
         assert!(d.whole("o-1"));
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn the_oldest_order_is_forgotten_past_the_limit() {
-        let mut d = Distances::default();
+        let mut d = ReadAheadMemory::default();
         for o in 0..=REMEMBERED_ORDERS {
             d.remember(&format!("o-{o}"), 100, 100 * 300, 100);
         }

@@ -3,20 +3,19 @@
 //! start with a letter or digit, control ids with `_`), so no second table is needed. Their
 //! contents belong to their jobs; this store only reads, writes and conditions them.
 
+pub mod cleanup_cursor;
+pub mod fold_record;
+pub mod job;
+mod json_text;
+pub mod rebuild_scope;
+
+use super::StoreError;
 use super::dynamo::{DynamoError, Item, condition_held, n, s};
 use super::expression::Update;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
-use thiserror::Error;
-
-#[derive(Debug, Error)]
-pub enum ControlError {
-    #[error("control item {id} cannot be read: {reason}")]
-    Undecodable { id: String, reason: String },
-    // Not transparent: `dynamo::is_transient` finds the DynamoError in the source chain.
-    #[error("{0}")]
-    Dynamo(#[from] DynamoError),
-}
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 #[derive(Clone, Debug)]
 pub struct ControlStore {
@@ -34,7 +33,7 @@ impl ControlStore {
     }
 
     /// The item, read strongly consistent (a job decides on it).
-    pub async fn get(&self, id: &str) -> Result<Option<Item>, ControlError> {
+    pub async fn get(&self, id: &str) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -47,15 +46,33 @@ impl ControlStore {
         Ok(out.item)
     }
 
+    /// The item as `T`, read strongly consistent; an item that does not fit `T` is
+    /// `CorruptControl`.
+    pub async fn get_as<T: DeserializeOwned>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        let Some(item) = self.get(id).await? else { return Ok(None) };
+        serde_dynamo::from_item(item).map(Some).map_err(|e| undecodable(id, e))
+    }
+
     /// Writes the item whole, replacing what was there.
-    pub async fn put(&self, id: &str, attributes: Item) -> Result<(), ControlError> {
+    pub async fn put(&self, id: &str, attributes: Item) -> Result<(), StoreError> {
         self.put_when(id, attributes, None).await.map(|_| ())
     }
 
-    /// Writes the item whole if `condition` (an [`Update`]'s condition, names and values)
-    /// holds for what is there now; `false` when it did not (nothing changed).
-    pub async fn put_if(&self, id: &str, attributes: Item, condition: Update) -> Result<bool, ControlError> {
-        self.put_when(id, attributes, Some(condition)).await
+    /// Writes `value` as the whole item (control items are typed, never built by hand),
+    /// replacing what was there.
+    pub async fn put_as<T: Serialize>(&self, id: &str, value: &T) -> Result<(), StoreError> {
+        self.put(id, item_of(value)).await
+    }
+
+    /// Writes `value` as the whole item if `condition` (an [`Update`]'s condition, names and
+    /// values) holds for what is there now; `false` when it did not (nothing changed).
+    pub async fn put_as_if<T: Serialize>(
+        &self,
+        id: &str,
+        value: &T,
+        condition: Update,
+    ) -> Result<bool, StoreError> {
+        self.put_when(id, item_of(value), Some(condition)).await
     }
 
     async fn put_when(
@@ -63,7 +80,7 @@ impl ControlStore {
         id: &str,
         attributes: Item,
         condition: Option<Update>,
-    ) -> Result<bool, ControlError> {
+    ) -> Result<bool, StoreError> {
         let mut item = Self::key(id);
         item.extend(attributes);
         let mut condition = condition.unwrap_or_default();
@@ -82,7 +99,7 @@ impl ControlStore {
 
     /// Applies `update` and returns the item as it now is; `None` when its condition did not
     /// hold (nothing changed).
-    pub async fn update(&self, id: &str, mut update: Update) -> Result<Option<Item>, ControlError> {
+    pub async fn update(&self, id: &str, mut update: Update) -> Result<Option<Item>, StoreError> {
         let result = self
             .client
             .update_item()
@@ -100,7 +117,7 @@ impl ControlStore {
     }
 
     /// Removes the item (nothing happens when it is not there).
-    pub async fn delete(&self, id: &str) -> Result<(), ControlError> {
+    pub async fn delete(&self, id: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()
             .table_name(&self.table)
@@ -113,6 +130,10 @@ impl ControlStore {
 }
 
 /// A control item that cannot be read.
-pub fn undecodable(id: &str, reason: impl ToString) -> ControlError {
-    ControlError::Undecodable { id: id.to_owned(), reason: reason.to_string() }
+pub fn undecodable(id: &str, reason: impl ToString) -> StoreError {
+    StoreError::CorruptControl { id: id.to_owned(), reason: reason.to_string() }
+}
+
+fn item_of<T: Serialize>(value: &T) -> Item {
+    serde_dynamo::to_item(value).expect("control items serialize to maps")
 }

@@ -29,7 +29,7 @@ pub struct HistoryUnreadable {
 impl HistoryUnreadable {
     /// A stored event that cannot be decoded.
     pub fn decoding(order_id: &str, sequence: Option<u64>, source: EventRecordError) -> Self {
-        HistoryUnreadable { order_id: order_id.to_owned(), sequence, cause: source.into() }
+        HistoryUnreadable { order_id: order_id.to_string(), sequence, cause: source.into() }
     }
 
     /// Events that decode but do not fold.
@@ -39,7 +39,7 @@ impl HistoryUnreadable {
             FoldError::Overflow { sequence, .. } => Some(*sequence),
             FoldError::WrongOrder { .. } => None,
         };
-        HistoryUnreadable { order_id: order_id.to_owned(), sequence, cause: source.into() }
+        HistoryUnreadable { order_id: order_id.to_string(), sequence, cause: source.into() }
     }
 
     /// Why, in words.

@@ -4,12 +4,14 @@
 //! a dead turn's lease expires), and only the lease holder saves progress, under a condition
 //! on its lease: the resume point never moves back, and nothing is counted twice.
 
-use super::scope::{JobCursor, RebuildScope};
-use crate::store::control::{ControlError, ControlStore, undecodable};
-use crate::store::dynamo::{Item, get_n, get_s, n, s};
+use super::rebuild_scope::{JobCursor, RebuildScope};
+
+use super::{ControlStore, json_text, undecodable};
+use crate::store::StoreError;
+use crate::store::dynamo::{n, s};
 use crate::store::expression::Update;
 use aws_sdk_dynamodb::types::AttributeValue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The control item's `orderId`.
 pub const REBUILD_JOB_ID: &str = "_rebuild-job";
@@ -81,6 +83,69 @@ impl Progress {
     }
 }
 
+/// The job as stored: the counters at the top (a turn adds to them in place), the scope and
+/// the resume point as JSON text.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JobItem {
+    job_id: String,
+    #[serde(with = "json_text")]
+    scope: RebuildScope,
+    requested_by: String,
+    started_at: i64,
+    updated_at: i64,
+    #[serde(
+        default,
+        rename = "cursor",
+        with = "json_text::optional",
+        skip_serializing_if = "Option::is_none"
+    )]
+    resume_from: Option<JobCursor>,
+    examined: u64,
+    rebuilt: u64,
+    skipped: u64,
+    failed: u64,
+    // A job started before these counters existed has none: zero.
+    #[serde(default)]
+    failed_invalid_order_id: u64,
+    #[serde(default)]
+    failed_history_unreadable: u64,
+    #[serde(default)]
+    failed_state_too_large: u64,
+    runs: u64,
+    #[serde(default)]
+    finished: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_until: Option<i64>,
+}
+
+impl From<JobItem> for RebuildJob {
+    fn from(item: JobItem) -> Self {
+        RebuildJob {
+            job_id: item.job_id,
+            scope: item.scope,
+            requested_by: item.requested_by,
+            started_at: item.started_at,
+            updated_at: item.updated_at,
+            resume_from: item.resume_from,
+            progress: Progress {
+                examined: item.examined,
+                rebuilt: item.rebuilt,
+                skipped: item.skipped,
+                failed: item.failed,
+                failures: Failures {
+                    invalid_order_id: item.failed_invalid_order_id,
+                    history_unreadable: item.failed_history_unreadable,
+                    state_too_large: item.failed_state_too_large,
+                },
+            },
+            runs: item.runs,
+            finished: item.finished,
+            leased_until: item.lease_until,
+        }
+    }
+}
+
 /// What a turn's claim found.
 #[derive(Debug)]
 pub enum Claim {
@@ -102,36 +167,43 @@ impl JobStore {
         JobStore { control }
     }
 
-    pub async fn load(&self) -> Result<Option<RebuildJob>, ControlError> {
-        self.control.get(REBUILD_JOB_ID).await?.as_ref().map(decode).transpose()
+    pub async fn load(&self) -> Result<Option<RebuildJob>, StoreError> {
+        Ok(self.control.get_as::<JobItem>(REBUILD_JOB_ID).await?.map(RebuildJob::from))
     }
 
     /// Starts `job` in one conditional write: only when no job is unfinished, unless
     /// `replace`. `false` when another job is still running (nothing changed), so of two
     /// starts at once exactly one wins.
-    pub async fn start(&self, job: &RebuildJob, replace: bool) -> Result<bool, ControlError> {
-        let scope = serde_json::to_string(&job.scope).expect("scopes serialize");
-        let mut item = Item::from([
-            ("jobId".to_owned(), s(&job.job_id)),
-            ("scope".to_owned(), s(scope)),
-            ("requestedBy".to_owned(), s(&job.requested_by)),
-            ("startedAt".to_owned(), n(job.started_at)),
-            ("updatedAt".to_owned(), n(job.updated_at)),
-            ("runs".to_owned(), n(0)),
-            ("finished".to_owned(), AttributeValue::Bool(false)),
-        ]);
-        item.extend(Progress::default().counters().map(|(name, _, value)| (name.to_owned(), n(value))));
+    pub async fn start(&self, job: &RebuildJob, replace: bool) -> Result<bool, StoreError> {
+        let item = JobItem {
+            job_id: job.job_id.clone(),
+            scope: job.scope.clone(),
+            requested_by: job.requested_by.clone(),
+            started_at: job.started_at,
+            updated_at: job.updated_at,
+            resume_from: None,
+            examined: 0,
+            rebuilt: 0,
+            skipped: 0,
+            failed: 0,
+            failed_invalid_order_id: 0,
+            failed_history_unreadable: 0,
+            failed_state_too_large: 0,
+            runs: 0,
+            finished: false,
+            lease_until: None,
+        };
         if replace {
-            return self.control.put(REBUILD_JOB_ID, item).await.map(|_| true);
+            return self.control.put_as(REBUILD_JOB_ID, &item).await.map(|_| true);
         }
         let none_running = Update::only_when("attribute_not_exists(jobId) OR finished = :done")
             .value(":done", AttributeValue::Bool(true));
-        self.control.put_if(REBUILD_JOB_ID, item, none_running).await
+        self.control.put_as_if(REBUILD_JOB_ID, &item, none_running).await
     }
 
     /// Claims the unfinished job for a turn, with the turn counted, in one request: the lease
     /// `lease` holds until `until` (ms), unless another turn's lease is still live at `now`.
-    pub async fn claim(&self, lease: &str, now: i64, until: i64) -> Result<Claim, ControlError> {
+    pub async fn claim(&self, lease: &str, now: i64, until: i64) -> Result<Claim, StoreError> {
         let update = Update::new("SET leaseId = :lease, leaseUntil = :until ADD runs :one")
             .when("attribute_exists(jobId) AND finished = :open AND (attribute_not_exists(leaseUntil) OR leaseUntil < :now)")
             .value(":lease", s(lease))
@@ -140,7 +212,8 @@ impl JobStore {
             .value(":one", n(1))
             .value(":open", AttributeValue::Bool(false));
         if let Some(item) = self.control.update(REBUILD_JOB_ID, update).await? {
-            return decode(&item).map(Claim::Claimed);
+            let job: JobItem = serde_dynamo::from_item(item).map_err(|e| undecodable(REBUILD_JOB_ID, e))?;
+            return Ok(Claim::Claimed(job.into()));
         }
         Ok(match self.load().await? {
             Some(RebuildJob { job_id, finished: false, leased_until: Some(until), .. }) => {
@@ -160,7 +233,7 @@ impl JobStore {
         resume_from: Option<&JobCursor>,
         progress: &Progress,
         now: i64,
-    ) -> Result<bool, ControlError> {
+    ) -> Result<bool, StoreError> {
         let counts: Vec<String> =
             progress.counters().iter().map(|(name, key, _)| format!("{name} {key}")).collect();
         let counts = format!("ADD {}", counts.join(", "));
@@ -180,7 +253,7 @@ impl JobStore {
     }
 
     /// Gives the lease back at the end of a turn, so the next one need not wait for it.
-    pub async fn release(&self, job_id: &str, lease: &str) -> Result<(), ControlError> {
+    pub async fn release(&self, job_id: &str, lease: &str) -> Result<(), StoreError> {
         let update = Update::new("REMOVE leaseId, leaseUntil");
         self.control.update(REBUILD_JOB_ID, held(update, job_id, lease)).await.map(|_| ())
     }
@@ -189,46 +262,4 @@ impl JobStore {
 /// `update`, holding only while the job is `job_id` under `lease`.
 fn held(update: Update, job_id: &str, lease: &str) -> Update {
     update.when("jobId = :job AND leaseId = :mine").value(":job", s(job_id)).value(":mine", s(lease))
-}
-
-fn json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ControlError> {
-    serde_json::from_str(text).map_err(|e| undecodable(REBUILD_JOB_ID, e))
-}
-
-fn decode(item: &Item) -> Result<RebuildJob, ControlError> {
-    let attr = |e: crate::store::dynamo::AttributeError| undecodable(REBUILD_JOB_ID, e);
-    let resume_from = match item.get("cursor") {
-        Some(_) => Some(json(get_s(item, "cursor").map_err(attr)?)?),
-        None => None,
-    };
-    // Counters a job started before they existed does not have count zero.
-    let count = |name: &'static str| match item.get(name) {
-        None => Ok(0),
-        Some(_) => get_n(item, name).map_err(attr),
-    };
-    Ok(RebuildJob {
-        job_id: get_s(item, "jobId").map_err(attr)?.to_owned(),
-        scope: json(get_s(item, "scope").map_err(attr)?)?,
-        requested_by: get_s(item, "requestedBy").map_err(attr)?.to_owned(),
-        started_at: get_n(item, "startedAt").map_err(attr)?,
-        updated_at: get_n(item, "updatedAt").map_err(attr)?,
-        resume_from,
-        progress: Progress {
-            examined: get_n(item, "examined").map_err(attr)?,
-            rebuilt: get_n(item, "rebuilt").map_err(attr)?,
-            skipped: get_n(item, "skipped").map_err(attr)?,
-            failed: get_n(item, "failed").map_err(attr)?,
-            failures: Failures {
-                invalid_order_id: count("failedInvalidOrderId")?,
-                history_unreadable: count("failedHistoryUnreadable")?,
-                state_too_large: count("failedStateTooLarge")?,
-            },
-        },
-        runs: get_n(item, "runs").map_err(attr)?,
-        finished: matches!(item.get("finished"), Some(AttributeValue::Bool(true))),
-        leased_until: match item.get("leaseUntil") {
-            None => None,
-            Some(_) => Some(get_n(item, "leaseUntil").map_err(attr)?),
-        },
-    })
 }
