@@ -4,6 +4,8 @@ VENV := .venv
 VENV_STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-12)
 # dynalite (npm), the second DynamoDB engine, from its lock file into tools/dynalite/node_modules.
 DYNALITE_STAMP := tools/dynalite/node_modules/.installed-$(shell sha1sum tools/dynalite/package-lock.json | cut -c1-12)
+# Ajv (npm), the outside validator of the published schemas and the corpus, into conformance/check/node_modules.
+CONFORMANCE_STAMP := conformance/check/node_modules/.installed-$(shell sha1sum conformance/check/package-lock.json | cut -c1-12)
 # The tests that use neither transactions nor streams run on dynalite too (testkit::Engine):
 # these modules of the integration test binaries (the same binaries: nothing is rebuilt).
 DYNALITE_TESTS := event_store:: load:: repository:: snapshot_store:: properties:: parsers:: contract:: \
@@ -15,12 +17,12 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 
-.PHONY: help run test soak lint fmt schemas venv build sam-build deploy invoke invoke-all seed-local bench capacity clean
+.PHONY: help run test soak lint fmt schemas conformance venv build sam-build deploy invoke invoke-all seed-local bench capacity clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) $(DYNALITE_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv, dynalite into tools/dynalite
+venv: $(VENV_STAMP) $(DYNALITE_STAMP) $(CONFORMANCE_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv, dynalite into tools/dynalite, Ajv into conformance/check
 
 $(VENV_STAMP): requirements-dev.txt
 	rm -rf $(VENV)
@@ -33,12 +35,17 @@ $(DYNALITE_STAMP): tools/dynalite/package-lock.json
 	cd tools/dynalite && npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
+$(CONFORMANCE_STAMP): conformance/check/package-lock.json
+	cd conformance/check && npm ci --no-audit --no-fund
+	touch $@
+
 run: venv ## run the system locally: DynamoDB server, stream runner, admin API, demo (Ctrl-C stops)
 	cargo run --quiet -p local --bin local-stack
 
-test: lint ## every test: fmt, clippy, template linters, unit, storage (moto, then dynalite), properties
+test: lint ## every test: fmt, clippy, template linters, unit, storage (moto, then dynalite), properties, the corpus in Node
 	cargo test --workspace --all-targets
 	DYNAMO_ENGINE=dynalite cargo test --workspace --test it -- $(DYNALITE_TESTS)
+	node --test conformance/check/
 
 soak: venv ## long load run with faults and a full audit, ~8 min (SOAK_ARGS="--orders 300 --events 30000")
 	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)
@@ -55,6 +62,12 @@ fmt: ## format the code
 
 schemas: ## regenerate the published event contract in schemas/ from the Rust types
 	UPDATE_SCHEMAS=1 cargo test --quiet -p shared --test it contract::the_committed_schemas
+
+conformance: ## regenerate the conformance corpus (conformance/fold/, conformance/load/) from the Rust cases, fold and checks
+	UPDATE_CONFORMANCE=1 cargo test --quiet -p shared --test it -- --exact \
+		conformance::the_committed_fold_cases_are_what_the_code_makes_of_them \
+		conformance_load::the_committed_load_cases_are_what_the_code_makes_of_them
+	@echo "review the diff; a changed expected output changes the fold fingerprint (shared/src/domain/fold.fingerprint)"
 
 build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
 	cargo lambda build --release --arm64 $(addprefix -p ,$(FUNCTIONS))

@@ -9,7 +9,7 @@
 //! required field. Unknown fields are not kept in the state: the event store keeps the event
 //! as it was written.
 
-use super::money::Money;
+use super::money::{AMOUNT_OUT_OF_RANGE, Money};
 use super::upcast::{self, EVENT_SCHEMA_VERSION, UPCASTERS, Upcaster};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -123,6 +123,22 @@ pub enum EventDecodeError {
     UnsupportedSchema { event_type: String, found: u32, readable: Vec<u32> },
     #[error("payload of {event_type} does not match its schema: {message}")]
     BadPayload { event_type: String, message: String },
+    /// An amount beyond ±(2^53 − 1) minor units: a number not every reader holds exactly.
+    #[error("payload of {event_type} holds an amount beyond ±(2^53 − 1): {message}")]
+    AmountOutOfRange { event_type: String, message: String },
+}
+
+impl EventDecodeError {
+    /// The refusal's stable code, the same in every implementation of the contract (the
+    /// message is for people and may change).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EventDecodeError::UnknownType(_) => "unknown_event_type",
+            EventDecodeError::UnsupportedSchema { .. } => "unsupported_schema_version",
+            EventDecodeError::BadPayload { .. } => "invalid_payload",
+            EventDecodeError::AmountOutOfRange { .. } => "amount_out_of_range",
+        }
+    }
 }
 
 impl OrderEvent {
@@ -168,8 +184,15 @@ impl OrderEvent {
         if !EVENT_TYPES.contains(&event_type) {
             return Err(EventDecodeError::UnknownType(event_type.to_owned()));
         }
-        let bad =
-            |message: String| EventDecodeError::BadPayload { event_type: event_type.to_owned(), message };
+        // an amount beyond the safe integers has its own refusal, wherever it is found
+        let bad = |message: String| {
+            let event_type = event_type.to_owned();
+            if message.contains(AMOUNT_OUT_OF_RANGE) {
+                EventDecodeError::AmountOutOfRange { event_type, message }
+            } else {
+                EventDecodeError::BadPayload { event_type, message }
+            }
+        };
         let data: serde_json::Value = serde_json::from_str(payload).map_err(|e| bad(e.to_string()))?;
         // Payloads in the current shape need no upcaster.
         let data = if schema_version == EVENT_SCHEMA_VERSION {
@@ -245,6 +268,19 @@ mod tests {
                 "{payload}"
             );
         }
+    }
+
+    #[test]
+    fn an_amount_no_json_reader_holds_exactly_is_refused_with_its_own_code() {
+        let beyond = r#"{"sku":"A","name":"x","quantity":1,"unitPrice":9007199254740992}"#;
+        let err = OrderEvent::decode("ItemAdded", 1, beyond).unwrap_err();
+        assert_eq!(err.code(), "amount_out_of_range", "{err}");
+        let v2 = r#"{"sku":"A","productName":"x","quantity":1,"unitPriceMinor":-9007199254740992}"#;
+        assert_eq!(OrderEvent::decode("ItemAdded", 2, v2).unwrap_err().code(), "amount_out_of_range");
+        let largest = r#"{"sku":"A","name":"x","quantity":1,"unitPrice":9007199254740991}"#;
+        assert!(OrderEvent::decode("ItemAdded", 1, largest).is_ok());
+        let fraction = r#"{"sku":"A","name":"x","quantity":1,"unitPrice":5.5}"#;
+        assert_eq!(OrderEvent::decode("ItemAdded", 1, fraction).unwrap_err().code(), "invalid_payload");
     }
 
     #[test]

@@ -1,29 +1,24 @@
-//! The fold's fingerprint: what this code makes of a fixed corpus of stored histories, from
-//! the payload text as stored to the state, hashed with the state schema version. Each event
-//! goes through the decode and upcast path every load uses (`OrderEvent::decode`: payload
-//! JSON, schema version, upcasters, the reader's defaults), then the fold. A deploy that
-//! changes any of these for any event changes the fingerprint, and snapshots written under
-//! another fingerprint are unusable (invariant 8 in docs/invariants.md): they are a cache of
-//! code that no longer runs. The maintenance function notices the change on its next turn and
-//! renews them by itself. The current value is committed in `fold.fingerprint`; a test fails
-//! when the code's differs, so such a change is a visible, deliberate step.
+//! The fold's fingerprint: what this code makes of the conformance corpus (`corpus.rs`), from
+//! the payload text as stored to the state after every event, hashed with the state schema
+//! version. Each event goes through the decode and upcast path every load uses
+//! (`OrderEvent::decode`: payload JSON, schema version, upcasters, the reader's defaults), then
+//! the fold. A deploy that changes any of these for any case changes the fingerprint, and
+//! snapshots written under another fingerprint are unusable (invariant 8 in
+//! docs/invariants.md): they are a cache of code that no longer runs. The maintenance function
+//! notices the change on its next turn and renews them by itself.
 //!
-//! The corpus is this module's own, written out as stored payloads: samples elsewhere (demo,
-//! tests) can change without touching it.
+//! The hash is of the corpus's expected outputs as `conformance/fold/` publishes them, in a
+//! form any language computes from those files (`conformance/README.md` states it): so an
+//! implementation that passes the corpus knows the fingerprint of the fold it matches. The
+//! current value is committed in `fold.fingerprint`; a test fails when the code's differs.
 
+use super::corpus::{FoldCase, cases};
 use super::events::{EventDecodeError, OrderEvent, RecordedEvent};
 use super::fold::FoldError;
 use super::order::{Order, STATE_SCHEMA_VERSION};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
-
-/// An event as the event store holds it: type, schema version, payload text.
-#[derive(Clone, Copy, Debug)]
-pub struct StoredPayload {
-    pub event_type: &'static str,
-    pub schema_version: u32,
-    pub payload: &'static str,
-}
 
 /// The fingerprint of this code's decode and fold, computed once per process.
 pub fn current() -> &'static str {
@@ -31,36 +26,68 @@ pub fn current() -> &'static str {
     CURRENT.get_or_init(|| fingerprint_of(OrderEvent::decode, |id, events| Order::replay(id, events)))
 }
 
-/// The fingerprint of `decode` then `fold`: every corpus history decoded event by event, and
-/// every prefix folded, in order. A history ends at the first event that does not decode.
+/// The fingerprint of `decode` then `fold` over every case of the corpus.
 pub fn fingerprint_of(
     decode: impl Fn(&str, u32, &str) -> Result<OrderEvent, EventDecodeError>,
     fold: impl Fn(&str, &[RecordedEvent]) -> Result<Order, FoldError>,
 ) -> String {
+    let outputs: Vec<(&str, Vec<Value>)> =
+        cases().iter().map(|case| (case.name, expected_of(case, &decode, &fold))).collect();
+    fingerprint_from(STATE_SCHEMA_VERSION, &outputs)
+}
+
+/// What `decode` then `fold` make of a case: after each event, `{"state": …}` or
+/// `{"refused": code}`; a refusal ends the history (nothing after it can be read).
+pub fn expected_of(
+    case: &FoldCase,
+    decode: impl Fn(&str, u32, &str) -> Result<OrderEvent, EventDecodeError>,
+    fold: impl Fn(&str, &[RecordedEvent]) -> Result<Order, FoldError>,
+) -> Vec<Value> {
+    let mut events = Vec::with_capacity(case.events.len());
+    let mut outputs = Vec::with_capacity(case.events.len());
+    for (stored, sequence) in case.events.iter().zip(1u64..) {
+        let event = match decode(stored.event_type, stored.schema_version, stored.payload) {
+            Ok(event) => event,
+            Err(e) => {
+                outputs.push(json!({ "refused": e.code() }));
+                break;
+            }
+        };
+        events.push(recorded(case.name, sequence, event));
+        match fold(case.name, &events) {
+            Ok(state) => outputs.push(json!({ "state": state })),
+            Err(e) => {
+                outputs.push(json!({ "refused": e.code() }));
+                break;
+            }
+        }
+    }
+    outputs
+}
+
+/// A case's event as stored: its order is the case's name, its id `<name>-<sequence>`.
+pub fn recorded(case: &str, sequence: u64, event: OrderEvent) -> RecordedEvent {
+    let event_id = format!("{case}-{sequence}");
+    RecordedEvent { order_id: case.to_owned(), sequence, event_id, occurred_at: occurred_at(sequence), event }
+}
+
+/// When a case's event happened: one minute apart from 2023-11-14T22:13:20Z.
+pub fn occurred_at(sequence: u64) -> i64 {
+    1_700_000_000_000 + sequence as i64 * 60_000
+}
+
+/// The hash: SHA-256 of the lines `state-schema <N>`, then for each case in name order
+/// `case <name>` and one line per expected output in canonical JSON; `fold-` and the first 16
+/// hex digits.
+pub fn fingerprint_from(state_schema_version: u32, cases: &[(&str, Vec<Value>)]) -> String {
+    let mut sorted: Vec<&(&str, Vec<Value>)> = cases.iter().collect();
+    sorted.sort_by_key(|(name, _)| *name);
     let mut hash = Sha256::new();
-    hash.update(format!("state-schema {STATE_SCHEMA_VERSION}\n"));
-    for (id, history) in corpus() {
-        let mut events = Vec::with_capacity(history.len());
-        for (stored, sequence) in history.iter().zip(1u64..) {
-            let event = match decode(stored.event_type, stored.schema_version, stored.payload) {
-                Ok(event) => event,
-                Err(e) => {
-                    hash.update(format!("unreadable {sequence}: {e}\n"));
-                    break;
-                }
-            };
-            events.push(RecordedEvent {
-                order_id: id.to_owned(),
-                sequence,
-                event_id: format!("{id}-{sequence}"),
-                occurred_at: 1_700_000_000_000 + sequence as i64 * 60_000,
-                event,
-            });
-            let line = match fold(id, &events) {
-                Ok(state) => serde_json::to_string(&state).expect("order state always serializes"),
-                Err(e) => format!("refused: {e}"),
-            };
-            hash.update(line);
+    hash.update(format!("state-schema {state_schema_version}\n"));
+    for (name, outputs) in sorted {
+        hash.update(format!("case {name}\n"));
+        for output in outputs {
+            hash.update(canonical(output));
             hash.update("\n");
         }
     }
@@ -68,111 +95,22 @@ pub fn fingerprint_of(
     format!("fold-{hex}")
 }
 
-const fn v1(event_type: &'static str, payload: &'static str) -> StoredPayload {
-    StoredPayload { event_type, schema_version: 1, payload }
-}
-
-const fn v2(event_type: &'static str, payload: &'static str) -> StoredPayload {
-    StoredPayload { event_type, schema_version: 2, payload }
-}
-
-const CREATED: StoredPayload = v1("OrderCreated", r#"{"customerId":"c-1","currency":"EUR"}"#);
-const ADDRESS_BERLIN: &str = r#"{"address":{"name":"A. Customer","line1":"1 Main Street","line2":"Floor 2","city":"Berlin","postalCode":"10115","country":"DE"}}"#;
-const ADDRESS_HAMBURG: &str = r#"{"address":{"name":"A. Customer","line1":"1 Main Street","city":"Hamburg","postalCode":"20095","country":"DE"}}"#;
-
-/// Fixed histories, as stored: every event type, every upcaster, a newer writer's extra
-/// fields, absent optional fields, and the edge cases that have had bugs elsewhere.
-pub fn corpus() -> Vec<(&'static str, Vec<StoredPayload>)> {
-    vec![
-        (
-            "every-type",
-            vec![
-                CREATED,
-                v1("ItemAdded", r#"{"sku":"SKU-1","name":"Espresso cups","quantity":2,"unitPrice":1250}"#),
-                v1("ItemQuantityChanged", r#"{"sku":"SKU-1","quantity":3}"#),
-                v1("ItemRemoved", r#"{"sku":"SKU-404"}"#),
-                v1("ShippingAddressSet", ADDRESS_BERLIN),
-                v1("PaymentAuthorized", r#"{"paymentId":"pay-1","amount":3750,"method":"card"}"#),
-                v1("OrderConfirmed", r#"{}"#),
-                v1("PaymentCaptured", r#"{"paymentId":"pay-1","amount":3750}"#),
-                v1("OrderShipped", r#"{"carrier":"DHL","trackingNumber":"JD0001"}"#),
-                v1("ShippingUpdated", r#"{"status":"in transit","location":"Leipzig"}"#),
-                v1("OrderDelivered", r#"{}"#),
-                v1("PaymentRefunded", r#"{"paymentId":"pay-1","amount":1000,"reason":"damaged cup"}"#),
-                v1("OrderCancelled", r#"{"reason":"never happens after delivery, but facts are facts"}"#),
-                v1("OrderReturned", r#"{"reason":"changed mind"}"#),
-            ],
-        ),
-        (
-            "basket-edits",
-            vec![
-                CREATED,
-                v1("ItemAdded", r#"{"sku":"A","name":"Product A","quantity":2,"unitPrice":450}"#),
-                v1("ItemAdded", r#"{"sku":"A","name":"Product A","quantity":1,"unitPrice":450}"#),
-                v2(
-                    "ItemAdded",
-                    r#"{"sku":"B","productName":"Product B","quantity":3,"unitPriceMinor":1999}"#,
-                ),
-                v1("ItemQuantityChanged", r#"{"sku":"B","quantity":1}"#),
-                v1("ItemQuantityChanged", r#"{"sku":"A","quantity":0}"#),
-                v1("ItemRemoved", r#"{"sku":"missing"}"#),
-                v1("ItemRemoved", r#"{"sku":"B"}"#),
-                v1(
-                    "ItemAdded",
-                    r#"{"sku":"C","name":"Product C","quantity":1,"unitPrice":100000,"giftWrap":true}"#,
-                ),
-            ],
-        ),
-        (
-            "payments",
-            vec![
-                CREATED,
-                v2(
-                    "ItemAdded",
-                    r#"{"sku":"A","productName":"Product A","quantity":1,"unitPriceMinor":5000}"#,
-                ),
-                v1("ShippingAddressSet", ADDRESS_BERLIN),
-                v1("ShippingAddressSet", ADDRESS_HAMBURG),
-                v1("PaymentAuthorized", r#"{"paymentId":"p-1","amount":5000,"method":"card"}"#),
-                v1("PaymentCaptured", r#"{"paymentId":"p-1","amount":3000}"#),
-                v1("PaymentCaptured", r#"{"paymentId":"p-1","amount":2000}"#),
-                v1("PaymentRefunded", r#"{"paymentId":"p-1","amount":1500,"reason":"partial"}"#),
-                v1("PaymentCaptured", r#"{"paymentId":"p-unknown","amount":1}"#),
-                v1("OrderConfirmed", r#"{}"#),
-            ],
-        ),
-        (
-            "shipping",
-            vec![
-                CREATED,
-                v1("ItemAdded", r#"{"sku":"A","name":"Product A","quantity":1,"unitPrice":100}"#),
-                v1("OrderConfirmed", r#"{}"#),
-                v1("OrderShipped", r#"{"carrier":"DHL","trackingNumber":"T-1"}"#),
-                v1("ShippingUpdated", r#"{"status":"in transit"}"#),
-                v1("ShippingUpdated", r#"{"status":"hub","location":"Leipzig","eta":"tomorrow"}"#),
-                v1("OrderDelivered", r#"{}"#),
-                v1("OrderReturned", r#"{"reason":"too small"}"#),
-            ],
-        ),
-        (
-            "cancelled",
-            vec![
-                CREATED,
-                v1("ItemAdded", r#"{"sku":"A","name":"Product A","quantity":1,"unitPrice":100}"#),
-                v1("OrderCancelled", r#"{"reason":"changed mind"}"#),
-            ],
-        ),
-        (
-            "overflow",
-            vec![
-                CREATED,
-                v1(
-                    "ItemAdded",
-                    r#"{"sku":"A","name":"Product A","quantity":4294967295,"unitPrice":4611686018427387903}"#,
-                ),
-            ],
-        ),
-    ]
+/// JSON with every object's keys in ascending order and no whitespace (integers as written;
+/// the corpus holds no fractions).
+pub fn canonical(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|key| format!("{}:{}", Value::String(key.clone()), canonical(&map[key])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
+        scalar => scalar.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -240,24 +178,54 @@ mod tests {
     }
 
     #[test]
-    fn the_corpus_covers_every_event_type_and_every_upcaster() {
-        let corpus = corpus();
-        let stored = || corpus.iter().flat_map(|(_, history)| history.iter());
+    fn the_corpus_covers_every_event_type_every_upcaster_and_every_refusal() {
+        let cases = cases();
+        let stored = || cases.iter().flat_map(|case| case.events.iter());
         let types: std::collections::BTreeSet<&str> = stored().map(|s| s.event_type).collect();
-        assert_eq!(types.len(), super::super::EVENT_TYPES.len());
+        for event_type in super::super::EVENT_TYPES {
+            assert!(types.contains(event_type), "no case has a {event_type}");
+        }
         for upcaster in UPCASTERS {
             assert!(
                 stored()
                     .any(|s| s.event_type == upcaster.event_type
                         && s.schema_version == upcaster.schema_version),
-                "no corpus event for the {} v{} upcaster",
+                "no case for the {} v{} upcaster",
                 upcaster.event_type,
                 upcaster.schema_version
             );
         }
-        // and every corpus event decodes with this code
-        for s in stored() {
-            OrderEvent::decode(s.event_type, s.schema_version, s.payload).unwrap();
+        let decode = OrderEvent::decode;
+        let fold = |id: &str, events: &[RecordedEvent]| Order::replay(id, events);
+        let refusals: std::collections::BTreeSet<String> = cases
+            .iter()
+            .flat_map(|case| expected_of(case, decode, fold))
+            .filter_map(|output| output.get("refused").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let codes = [
+            "unknown_event_type",
+            "unsupported_schema_version",
+            "invalid_payload",
+            "amount_out_of_range",
+            "amount_overflow",
+        ];
+        assert_eq!(refusals, codes.iter().map(|c| c.to_string()).collect());
+    }
+
+    #[test]
+    fn each_case_names_a_valid_order_and_a_refusal_only_ends_it() {
+        let mut names = std::collections::BTreeSet::new();
+        for case in cases() {
+            assert!(crate::domain::OrderId::parse(case.name).is_ok(), "{} is no order id", case.name);
+            assert!(names.insert(case.name), "{} twice", case.name);
+            let outputs = expected_of(&case, OrderEvent::decode, |id, events| Order::replay(id, events));
+            assert_eq!(outputs.len(), case.events.len(), "{}: events after its refusal", case.name);
         }
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let value = json!({"b": 1, "a": {"d": [true, null, {"z": "x", "y": -2}], "c": "é\"q"}});
+        assert_eq!(canonical(&value), r#"{"a":{"c":"é\"q","d":[true,null,{"y":-2,"z":"x"}]},"b":1}"#);
     }
 }

@@ -2,12 +2,13 @@
 
 use super::events::Address;
 use super::money::Money;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bump when `Order`'s serialized shape changes; older snapshots then fall back to replay.
 pub const STATE_SCHEMA_VERSION: u32 = 1;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum OrderStatus {
     /// No `OrderCreated` yet: the empty order every fold starts from.
     #[default]
@@ -20,7 +21,7 @@ pub enum OrderStatus {
     Returned,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LineItem {
     pub sku: String,
@@ -29,7 +30,7 @@ pub struct LineItem {
     pub unit_price: Money,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Payment {
     pub payment_id: String,
@@ -39,7 +40,7 @@ pub struct Payment {
     pub refunded: Money,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ShippingUpdate {
     pub at: i64,
@@ -47,7 +48,7 @@ pub struct ShippingUpdate {
     pub location: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Shipment {
     pub carrier: String,
@@ -58,7 +59,7 @@ pub struct Shipment {
 }
 
 /// The state of one order after folding its events 1..=version.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Order {
     pub id: String,

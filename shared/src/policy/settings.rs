@@ -3,12 +3,13 @@
 //! load reads ahead ([`LoadSettings`]). Plain values with their defaults; `config` reads
 //! them from the environment; `strategy`, `retention` and the repository act on them.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The three strategies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StrategyKind {
     EventCount,

@@ -5,12 +5,18 @@
 
 use serde_json::{Value, json};
 use shared::domain::{Money, OrderEvent, RecordedEvent};
-use shared::store::events::contract::schemas;
+use shared::store::events::contract;
 use shared::store::events::{event_from_item, event_to_item};
+use shared::store::snapshots::contract as snapshot_contract;
 use std::path::{Path, PathBuf};
 
 fn schemas_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas")
+}
+
+/// Every published schema: the event contract's, then the snapshot item's and the state's.
+fn schemas() -> Vec<(String, Value)> {
+    contract::schemas().into_iter().chain(snapshot_contract::schemas()).collect()
 }
 
 /// `UPDATE_SCHEMAS=1` (`make schemas`) writes the files instead of comparing.

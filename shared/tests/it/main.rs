@@ -1,6 +1,8 @@
 //! The shared crate's integration tests: one binary, one local DynamoDB server, a module per
 //! behaviour.
 
+mod conformance;
+mod conformance_load;
 mod contract;
 mod event_store;
 mod load;

@@ -2,6 +2,7 @@
 
 use crate::domain::{Money, Order};
 use crate::policy::settings::{StrategyKind, StrategySettings};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -15,7 +16,7 @@ pub const HIGH_VALUE_TOTAL: Money = Money::from_major(1000);
 const MS_PER_HOUR: i64 = 60 * 60 * 1000;
 
 /// Which per-order rule chose the strategy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Rule {
     /// More than [`LARGE_ORDER_ITEMS`] line items.

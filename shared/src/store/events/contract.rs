@@ -4,8 +4,8 @@
 //! (`make schemas` writes them; a test fails when they differ from what the code generates).
 //!
 //! Payload schemas allow properties they do not list: the reader ignores fields it does not
-//! know (see `domain/events.rs`). The snapshot's stored form is private to this service and
-//! is not published.
+//! know (see `domain/events.rs`). The snapshot item and the order state are published beside
+//! them (`store/snapshots/contract.rs`).
 
 use crate::domain::{EVENT_SCHEMA_VERSION, EVENT_TYPES, ItemAddedV2, OrderEvent, UPCASTERS};
 use schemars::{JsonSchema, Schema, schema_for};
@@ -72,7 +72,8 @@ pub fn payload_file(event_type: &str, schema_version: u32) -> String {
     format!("payloads/{event_type}.v{schema_version}.schema.json")
 }
 
-fn titled(schema: Schema, title: &str) -> Value {
+/// `schema` with its title, integer formats turned into ranges, keys in a stable order.
+pub(crate) fn titled(schema: Schema, title: &str) -> Value {
     let mut value = schema.to_value();
     value["title"] = json!(title);
     finished(value)
@@ -108,8 +109,9 @@ fn refs(value: &Value, found: &mut impl FnMut(&str)) {
     }
 }
 
-/// Integer formats become the ranges the reader accepts (validators do not check `format`),
-/// and keys are put in a stable order so the committed files diff cleanly.
+/// Integer formats become the ranges the reader accepts, and go (they are Rust's names, not
+/// JSON Schema's: a strict validator refuses a format it does not know); keys are put in a
+/// stable order so the committed files diff cleanly.
 fn finished(mut value: Value) -> Value {
     bound_integers(&mut value);
     sorted(value)
@@ -124,9 +126,11 @@ fn bound_integers(value: &mut Value) {
                 Some("int64") => Some((json!(i64::MIN), json!(i64::MAX))),
                 _ => None,
             };
+            // a narrower range the type states (money: ±(2^53 - 1)) is kept
             if let Some((min, max)) = range {
                 map.entry("minimum").or_insert(min);
-                map.insert("maximum".into(), max);
+                map.entry("maximum").or_insert(max);
+                map.remove("format");
             }
             map.values_mut().for_each(bound_integers);
         }

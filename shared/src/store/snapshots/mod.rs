@@ -2,6 +2,7 @@
 
 pub mod codec;
 mod condition;
+pub mod contract;
 mod keys;
 mod store;
 mod types;
@@ -9,5 +10,6 @@ mod types;
 pub use keys::{Cursor, KeysPage, OrderKeys, SnapshotKeys};
 pub use store::{SnapshotLookup, SnapshotPage, SnapshotStore, UnusableSnapshot, Written};
 pub use types::{
-    NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary, StateEncoding, Unusable,
+    ANCHOR_MISMATCH, NewSnapshot, Snapshot, SnapshotEncodeError, SnapshotMetadata, SnapshotSummary,
+    StateEncoding, Unusable,
 };

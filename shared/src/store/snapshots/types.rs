@@ -6,10 +6,11 @@ use crate::domain::Order;
 use crate::policy::settings::StrategyKind;
 use crate::policy::strategy::Rule;
 use crate::store::dynamo::{AttributeError, MAX_ITEM_BYTES};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum StateEncoding {
     /// `state` holds the JSON bytes as they are.
@@ -19,7 +20,7 @@ pub enum StateEncoding {
 }
 
 /// The `metadata` map: one schema, a DynamoDB map (never a JSON string).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotMetadata {
     /// `stream` for automatic snapshots, `admin:<caller>` for manual ones.
@@ -107,3 +108,23 @@ pub enum Unusable {
     #[error("inconsistent: {0}")]
     Inconsistent(&'static str),
 }
+
+impl Unusable {
+    /// The reason's stable code, the same in every reader of the contract
+    /// (`conformance/README.md`); the message is for people.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Unusable::Malformed(_) => "malformed_item",
+            Unusable::BadMetadata(_) => "malformed_metadata",
+            Unusable::StateSchema { .. } => "unknown_state_schema",
+            Unusable::FoldChanged { .. } => "fold_changed",
+            Unusable::Undecodable(_) => "undecodable_state",
+            Unusable::ChecksumMismatch { .. } => "checksum_mismatch",
+            Unusable::Inconsistent(_) => "inconsistent_keys",
+        }
+    }
+}
+
+/// Why a snapshot that passed every check of its own is still not used: the stored event at its
+/// `lastEventSequence` no longer has the id its state was folded from (repaired in place since).
+pub const ANCHOR_MISMATCH: &str = "anchor_mismatch";
