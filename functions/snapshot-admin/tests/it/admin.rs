@@ -719,3 +719,77 @@ async fn a_page_with_states_ends_before_its_states_pass_4_mib_and_the_rest_come_
         "the 5.2 MiB state is listed but not sent; 3.2 + 2 MiB would pass 4 MiB"
     );
 }
+
+/// `schemas/order-state.schema.json` (JSON Schema 2020-12) in OpenAPI 3.0's dialect: its
+/// definitions as `State<Name>` components, `null` in a type as `nullable`, `const` as a
+/// one-value `enum`.
+fn in_openapi_dialect(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, value) in map {
+                match (key.as_str(), value) {
+                    ("$schema" | "$defs", _) => {}
+                    ("$ref", Value::String(r)) => {
+                        let name = r.rsplit('/').next().unwrap();
+                        out.insert(key.clone(), json!(format!("#/components/schemas/State{name}")));
+                    }
+                    ("const", v) => {
+                        out.insert("enum".into(), json!([v]));
+                    }
+                    ("type", Value::Array(types)) if types.contains(&json!("null")) => {
+                        let rest: Vec<&Value> = types.iter().filter(|t| *t != "null").collect();
+                        assert_eq!(rest.len(), 1, "one type beside null: {types:?}");
+                        out.insert("type".into(), rest[0].clone());
+                        out.insert("nullable".into(), json!(true));
+                    }
+                    ("anyOf", Value::Array(options)) if options.contains(&json!({"type": "null"})) => {
+                        let rest: Vec<Value> = options
+                            .iter()
+                            .filter(|o| **o != json!({"type": "null"}))
+                            .map(in_openapi_dialect)
+                            .collect();
+                        out.insert("anyOf".into(), Value::Array(rest));
+                        out.insert("nullable".into(), json!(true));
+                    }
+                    (_, v) => {
+                        out.insert(key.clone(), in_openapi_dialect(v));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(in_openapi_dialect).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn the_openapi_file_describes_the_order_with_the_published_state_schema() {
+    let published: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../schemas/order-state.schema.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let spec: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml")).unwrap(),
+    )
+    .unwrap();
+    let components = &spec["components"]["schemas"];
+    let mut expected = vec![("OrderState".to_owned(), in_openapi_dialect(&published))];
+    for (name, definition) in published["$defs"].as_object().unwrap() {
+        expected.push((format!("State{name}"), in_openapi_dialect(definition)));
+    }
+    for (name, schema) in &expected {
+        assert_eq!(
+            &components[name], schema,
+            "components/schemas/{name} in openapi.yaml is not the published state schema; write:\n    {name}: {schema}"
+        );
+    }
+    let order = &spec["paths"]["/admin/orders/{orderId}"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"]["properties"]["order"];
+    assert_eq!(order, &json!({"$ref": "#/components/schemas/OrderState"}));
+}
