@@ -78,36 +78,47 @@ pub(crate) fn sorted(value: Value) -> Value {
     }
 }
 
-/// `UPDATE_CONFORMANCE=1` (`make conformance`) writes the files instead of comparing.
-#[test]
-fn the_committed_fold_cases_are_what_the_code_makes_of_them() {
+/// The committed files of `dir` are `files` (name, content), and no others; with
+/// `UPDATE_CONFORMANCE=1` (`make conformance`) they are written instead. Keys are sorted: the
+/// files are the same from every build.
+pub(crate) fn committed(dir: &Path, files: Vec<(String, Value)>, after: &str) {
     let update = std::env::var_os("UPDATE_CONFORMANCE").is_some();
     if update {
-        std::fs::create_dir_all(fold_dir()).unwrap();
-        for entry in std::fs::read_dir(fold_dir()).unwrap() {
+        std::fs::create_dir_all(dir).unwrap();
+        for entry in std::fs::read_dir(dir).unwrap() {
             std::fs::remove_file(entry.unwrap().path()).unwrap();
         }
     }
     let mut stale = Vec::new();
-    for case in cases() {
-        let path = fold_dir().join(format!("{}.json", case.name));
-        let text = serde_json::to_string_pretty(&sorted(file_of(&case))).unwrap() + "\n";
+    for (name, content) in &files {
+        let text = serde_json::to_string_pretty(&sorted(content.clone())).unwrap() + "\n";
+        let path = dir.join(format!("{name}.json"));
         if update {
             std::fs::write(&path, &text).unwrap();
         } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            stale.push(case.name);
+            stale.push(name.as_str());
         }
     }
+    let shown = dir.display();
     assert!(
         stale.is_empty(),
-        "conformance/fold/ differs from what this code makes of its cases: review the change, \
-         then run `make conformance` (and write the new fingerprint, see fold.fingerprint): {stale:?}"
+        "{shown} differs from what this code makes of its cases: review, then {after}: {stale:?}"
     );
-    let names: Vec<String> = cases().iter().map(|case| format!("{}.json", case.name)).collect();
-    for entry in std::fs::read_dir(fold_dir()).unwrap() {
+    let names: Vec<String> = files.iter().map(|(name, _)| format!("{name}.json")).collect();
+    for entry in std::fs::read_dir(dir).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(names.contains(&name), "conformance/fold/{name} is no case any more: remove it");
+        assert!(names.contains(&name), "{shown}/{name} is no case any more: remove it");
     }
+}
+
+#[test]
+fn the_committed_fold_cases_are_what_the_code_makes_of_them() {
+    let files = cases().iter().map(|case| (case.name.to_owned(), file_of(case))).collect();
+    committed(
+        &fold_dir(),
+        files,
+        "run `make conformance` and write the new fingerprint into fold.fingerprint",
+    );
 }
 
 #[test]

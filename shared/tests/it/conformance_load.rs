@@ -5,7 +5,7 @@
 //! what this code's checks make of the cases, and this code's load, run against the items on
 //! the local server, reaches the same verdict.
 
-use super::conformance::sorted;
+use super::conformance::{committed, sorted};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::domain::fingerprint::canonical;
@@ -324,35 +324,10 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// `UPDATE_CONFORMANCE=1` (`make conformance`) writes the files instead of comparing.
 #[test]
 fn the_committed_load_cases_are_what_the_code_makes_of_them() {
-    let update = std::env::var_os("UPDATE_CONFORMANCE").is_some();
-    if update {
-        std::fs::create_dir_all(load_dir()).unwrap();
-        for entry in std::fs::read_dir(load_dir()).unwrap() {
-            std::fs::remove_file(entry.unwrap().path()).unwrap();
-        }
-    }
-    let mut stale = Vec::new();
-    for case in cases() {
-        let path = load_dir().join(format!("{}.json", case.name));
-        let text = serde_json::to_string_pretty(&sorted(file_of(&case))).unwrap() + "\n";
-        if update {
-            std::fs::write(&path, &text).unwrap();
-        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
-            stale.push(case.name);
-        }
-    }
-    assert!(
-        stale.is_empty(),
-        "conformance/load/ differs from what this code makes of its cases (review, then `make conformance`): {stale:?}"
-    );
-    let names: Vec<String> = cases().iter().map(|c| format!("{}.json", c.name)).collect();
-    for entry in std::fs::read_dir(load_dir()).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(names.contains(&name), "conformance/load/{name} is no case any more: remove it");
-    }
+    let files = cases().iter().map(|case| (case.name.to_owned(), file_of(case))).collect();
+    committed(&load_dir(), files, "run `make conformance`");
 }
 
 #[test]
