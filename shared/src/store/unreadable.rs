@@ -5,7 +5,7 @@
 //! repaired. It names the order, the sequence (when the item has a readable one) and why.
 
 use crate::domain::FoldError;
-use crate::store::events::EventRecordError;
+use crate::store::events::item::EventRecordError;
 use std::fmt;
 use thiserror::Error;
 

@@ -3,7 +3,7 @@
 //! the order service appends.
 
 pub mod contract;
-mod item;
+pub(crate) mod item;
 mod scan;
 mod stored;
 
