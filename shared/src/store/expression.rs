@@ -1,8 +1,10 @@
 //! The one builder of a write's expressions: what an update changes, the condition a write
-//! holds under, and the names and values both use. Every conditional write of the store (the
-//! snapshot table's puts, the control items' puts and updates) is built with it.
+//! holds under, and the names and values both use; and the one conditional PutItem that
+//! carries them. Every conditional write of the store (the snapshot table's puts, the control
+//! items' puts and updates) is built with it.
 
-use super::dynamo::Item;
+use super::dynamo::{DynamoError, Item, condition_held};
+use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 
@@ -51,4 +53,24 @@ impl Update {
     pub(crate) fn values_if_any(&mut self) -> Option<Item> {
         (!self.values.is_empty()).then(|| std::mem::take(&mut self.values))
     }
+}
+
+/// Puts `item` whole into `table` if `condition`'s condition holds (none: always); `false`
+/// when it did not (nothing written). Every conditional put of the store is this one.
+pub(crate) async fn put_if(
+    client: &Client,
+    table: &str,
+    item: Item,
+    mut condition: Update,
+) -> Result<bool, DynamoError> {
+    let result = client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_expression_attribute_names(condition.names_if_any())
+        .set_expression_attribute_values(condition.values_if_any())
+        .set_condition_expression(condition.condition)
+        .send()
+        .await;
+    Ok(condition_held(result, "PutItem", table)?.is_some())
 }

@@ -11,7 +11,7 @@ pub mod rebuild_scope;
 
 use super::StoreError;
 use super::dynamo::{DynamoError, Item, condition_held, n, s};
-use super::expression::Update;
+use super::expression::{self, Update};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::ReturnValue;
 use serde::Serialize;
@@ -83,18 +83,7 @@ impl ControlStore {
     ) -> Result<bool, StoreError> {
         let mut item = Self::key(id);
         item.extend(attributes);
-        let mut condition = condition.unwrap_or_default();
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_expression_attribute_names(condition.names_if_any())
-            .set_expression_attribute_values(condition.values_if_any())
-            .set_condition_expression(condition.condition)
-            .send()
-            .await;
-        Ok(condition_held(result, "PutItem", &self.table)?.is_some())
+        Ok(expression::put_if(&self.client, &self.table, item, condition.unwrap_or_default()).await?)
     }
 
     /// Applies `update` and returns the item as it now is; `None` when its condition did not

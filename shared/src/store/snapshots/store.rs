@@ -7,7 +7,7 @@ use super::types::{NewSnapshot, Snapshot, SnapshotMetadata, SnapshotSummary, Unu
 use crate::domain::OrderId;
 use crate::store::StoreError;
 use crate::store::dynamo::{DynamoError, Item, ReadCost, condition_held, get_n, n, s};
-use crate::store::expression::Update;
+use crate::store::expression::{self, Update};
 use aws_sdk_dynamodb::Client;
 use tracing::warn;
 
@@ -80,7 +80,7 @@ impl SnapshotStore {
             version: snapshot.state.version,
         };
         let free = Update::only_when("attribute_not_exists(orderId)");
-        if self.put_if(item.clone(), free).await? {
+        if expression::put_if(&self.client, &self.table, item.clone(), free).await? {
             return Ok(Written { metadata, replaced: None });
         }
         let Some(existing) = self.item(&order_id, snapshot.state.version).await? else {
@@ -91,27 +91,12 @@ impl SnapshotStore {
             Ok(_) => return Err(conflict()),
             Err(reason) => reason,
         };
-        if self.put_if(item, condition::same_as(&existing)).await? {
+        if expression::put_if(&self.client, &self.table, item, condition::same_as(&existing)).await? {
             warn!(order_id = %snapshot.state.id, version = snapshot.state.version, %reason, "unusable snapshot replaced");
             Ok(Written { metadata, replaced: Some(reason) })
         } else {
             Err(conflict())
         }
-    }
-
-    /// `false` when the condition did not hold.
-    async fn put_if(&self, item: Item, mut condition: Update) -> Result<bool, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_expression_attribute_names(condition.names_if_any())
-            .set_expression_attribute_values(condition.values_if_any())
-            .set_condition_expression(condition.condition)
-            .send()
-            .await;
-        Ok(condition_held(result, "PutItem", &self.table)?.is_some())
     }
 
     /// One snapshot item as stored (strongly consistent).
