@@ -66,7 +66,7 @@ pub fn expected_of(
 }
 
 /// A case's event as stored: its order is the case's name, its id `<name>-<sequence>`.
-pub fn recorded(case: &str, sequence: u64, event: OrderEvent) -> RecordedEvent {
+fn recorded(case: &str, sequence: u64, event: OrderEvent) -> RecordedEvent {
     let event_id = format!("{case}-{sequence}");
     RecordedEvent { order_id: case.to_owned(), sequence, event_id, occurred_at: occurred_at(sequence), event }
 }
@@ -98,18 +98,21 @@ pub fn fingerprint_from(state_schema_version: u32, cases: &[(&str, Vec<Value>)])
 /// JSON with every object's keys in ascending order and no whitespace (integers as written;
 /// the corpus holds no fractions).
 pub fn canonical(value: &Value) -> String {
+    sorted(value.clone()).to_string()
+}
+
+/// `value` with every object's keys in ascending order, whatever serde_json's features (a
+/// workspace build turns `preserve_order` on, which keeps insertion order): what is written
+/// from it is the same from every build.
+pub fn sorted(value: Value) -> Value {
     match value {
         Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|key| format!("{}:{}", Value::String(key.clone()), canonical(&map[key])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
         }
-        Value::Array(items) => format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(",")),
-        scalar => scalar.to_string(),
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
 use shared::domain::corpus::{FoldCase, cases};
-use shared::domain::fingerprint::{self, expected_of, fingerprint_from, occurred_at};
+use shared::domain::fingerprint::{self, expected_of, fingerprint_from, occurred_at, sorted};
 use shared::domain::{MAX_AMOUNT, Order, OrderEvent, RecordedEvent, STATE_SCHEMA_VERSION};
 use shared::store::dynamo::Item;
 use shared::store::events::event_from_item;
@@ -61,21 +61,6 @@ fn file_of(case: &FoldCase) -> Value {
         "events": events,
         "expected": expected_of(case, OrderEvent::decode, fold),
     })
-}
-
-/// `value` with every object's keys in ascending order, whatever serde_json's features (a
-/// workspace build turns `preserve_order` on, which keeps insertion order): the files are the
-/// same from every build.
-pub(crate) fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
-    }
 }
 
 /// The committed files of `dir` are `files` (name, content), and no others; with

@@ -5,10 +5,10 @@
 //! what this code's checks make of the cases, and this code's load, run against the items on
 //! the local server, reaches the same verdict.
 
-use super::conformance::{committed, sorted};
+use super::conformance::committed;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use shared::domain::fingerprint::canonical;
+use shared::domain::fingerprint::{canonical, sorted};
 use shared::domain::samples::order_id as oid;
 use shared::domain::{Money, Order, OrderEvent, RecordedEvent};
 use shared::store::dynamo::Item;

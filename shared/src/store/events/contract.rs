@@ -7,6 +7,7 @@
 //! know (see `domain/events.rs`). The snapshot item and the order state are published beside
 //! them (`store/snapshots/contract.rs`).
 
+use crate::domain::fingerprint::sorted;
 use crate::domain::{EVENT_SCHEMA_VERSION, EVENT_TYPES, ItemAddedV2, OrderEvent, UPCASTERS};
 use schemars::{JsonSchema, Schema, schema_for};
 use serde_json::{Value, json};
@@ -136,19 +137,6 @@ fn bound_integers(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(bound_integers),
         _ => {}
-    }
-}
-
-/// Keys in a stable order, so the committed files diff cleanly.
-fn sorted(value: Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
-        }
-        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
-        other => other,
     }
 }
 
