@@ -106,8 +106,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let headers = request.headers().clone();
-        body(&headers, &bytes(request, state).await?).map(JsonBody)
+        let declared_json = is_json(request.headers());
+        body(declared_json, &bytes(request, state).await?).map(JsonBody)
     }
 }
 
@@ -201,18 +201,22 @@ fn boolean(raw: Option<&String>, what: &str) -> Result<bool, ApiError> {
     }
 }
 
-/// Empty is `None`; otherwise JSON of type `T` (unknown fields refused by `T`), declared as
-/// application/json.
-fn body<T: DeserializeOwned>(headers: &HeaderMap, bytes: &[u8]) -> Result<Option<T>, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let json = headers
+/// Whether the request declares its body application/json.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Empty is `None`; otherwise JSON of type `T` (unknown fields refused by `T`), declared as
+/// application/json.
+fn body<T: DeserializeOwned>(declared_json: bool, bytes: &[u8]) -> Result<Option<T>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    if !declared_json {
         return Err(ApiError::UnsupportedMediaType);
     }
     serde_json::from_slice(bytes)

@@ -62,24 +62,9 @@ impl StoreError {
         }
     }
 
-    /// Whether another writer was first (an append or a snapshot put lost its condition).
-    pub fn is_conflict(&self) -> bool {
-        matches!(self, StoreError::AppendConflict { .. } | StoreError::SnapshotExists { .. })
-    }
-
     /// Whether the snapshot is larger than one item can hold.
     pub fn is_too_large(&self) -> bool {
         matches!(self, StoreError::Encode(SnapshotEncodeError::TooLarge { .. }))
-    }
-
-    /// Whether a stored item (an event, a snapshot's keys, a control item) cannot be read.
-    pub fn is_undecodable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Unreadable(_)
-                | StoreError::CorruptSnapshot { .. }
-                | StoreError::CorruptControl { .. }
-        )
     }
 }
 
@@ -90,17 +75,14 @@ mod tests {
     #[test]
     fn the_kinds_callers_branch_on() {
         let lost = StoreError::SnapshotExists { order_id: "o-1".into(), version: 3 };
-        assert!(lost.is_conflict() && !lost.is_transient());
+        assert!(!lost.is_transient() && !lost.is_too_large());
         let appended = StoreError::AppendConflict { order_id: "o-1".into(), expected_version: 2 };
-        assert!(appended.is_conflict());
         assert!(appended.to_string().contains("another writer"), "{appended}");
         let unprocessed = StoreError::Unprocessed { order_id: "o-1".into(), remaining: 1, attempts: 8 };
-        assert!(unprocessed.is_transient() && !unprocessed.is_conflict());
+        assert!(unprocessed.is_transient());
         let large =
             StoreError::from(SnapshotEncodeError::TooLarge { order_id: "o-1".into(), bytes: 500_000 });
-        assert!(large.is_too_large() && !large.is_conflict());
+        assert!(large.is_too_large() && !large.is_transient());
         assert!(!StoreError::from(SnapshotEncodeError::EmptyOrder("o-1".into())).is_too_large());
-        assert!(StoreError::CorruptControl { id: "_job".into(), reason: "no scope".into() }.is_undecodable());
-        assert!(!StoreError::TooManyEvents { count: 101, max: 100 }.is_undecodable());
     }
 }
