@@ -115,29 +115,32 @@ impl SnapshotKeys {
         let mut keys = Vec::new();
         let mut malformed = 0;
         for item in page.items() {
-            let id = get_s(item, "orderId");
-            // control items (the cleanup's cursor, the rebuild job) are not snapshots
-            if id.as_ref().is_ok_and(|id| id.starts_with('_')) {
-                continue;
-            }
             let version = item.get("version");
             // an id no order can have, or a key that cannot be read, is bad data: counted and
             // logged, and the scan moves on
-            match (id.as_ref().map(|id| OrderId::parse(*id)), key_of(item)) {
-                (Ok(Ok(order_id)), Ok(key)) => keys.push((order_id, key)),
-                (Ok(Err(_)), _) => {
-                    warn!(order_id = ?id.as_ref().ok(), ?version, "snapshot item whose id is no order's skipped");
+            let skip = |why: &str, order_id: Option<&str>, error: Option<String>| {
+                warn!(?order_id, ?version, ?error, "snapshot item {why} skipped");
+            };
+            let id = match get_s(item, "orderId") {
+                Ok(id) => id,
+                Err(e) => {
+                    skip("with a malformed key attribute", None, Some(e.to_string()));
+                    malformed += 1;
+                    continue;
+                }
+            };
+            // control items (the cleanup's cursor, the rebuild job) are not snapshots
+            if id.starts_with('_') {
+                continue;
+            }
+            match (OrderId::parse(id), key_of(item)) {
+                (Ok(order_id), Ok(key)) => keys.push((order_id, key)),
+                (Err(_), _) => {
+                    skip("whose id is no order's", Some(id), None);
                     malformed += 1;
                 }
-                (id, key) => {
-                    let order_id = id.ok().and_then(Result::ok);
-                    let error = key.err().map(|e| e.to_string());
-                    warn!(
-                        ?order_id,
-                        ?version,
-                        ?error,
-                        "snapshot item with a malformed key attribute skipped"
-                    );
+                (Ok(_), Err(e)) => {
+                    skip("with a malformed key attribute", Some(id), Some(e.to_string()));
                     malformed += 1;
                 }
             }
