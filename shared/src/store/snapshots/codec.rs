@@ -126,9 +126,13 @@ pub fn decode(item: &Item) -> Result<Snapshot, Unusable> {
         StateEncoding::JsonDeflate => {
             let mut out = Vec::new();
             DeflateDecoder::new(stored)
-                .take(MAX_STATE_BYTES)
+                .take(MAX_STATE_BYTES + 1)
                 .read_to_end(&mut out)
                 .map_err(|e| Unusable::Undecodable(e.to_string()))?;
+            // refused, not cut short: a cut state would only fail its checksum, a vaguer reason
+            if out.len() as u64 > MAX_STATE_BYTES {
+                return Err(Unusable::Undecodable(format!("state inflates past {MAX_STATE_BYTES} bytes")));
+            }
             out
         }
     };
@@ -282,6 +286,17 @@ mod tests {
         for item in cases {
             assert!(decode(&item).is_err());
         }
+    }
+
+    #[test]
+    fn a_state_that_inflates_past_the_cap_is_undecodable() {
+        let (mut item, _) = encode(&new(order(600))).unwrap();
+        let mut bomb = DeflateEncoder::new(Vec::new(), Compression::default());
+        bomb.write_all(&vec![b' '; MAX_STATE_BYTES as usize + 1]).unwrap();
+        item.insert("state".into(), AttributeValue::B(Blob::new(bomb.finish().unwrap())));
+        assert!(
+            matches!(decode(&item), Err(Unusable::Undecodable(reason)) if reason.contains("inflates past"))
+        );
     }
 
     #[test]
