@@ -42,6 +42,16 @@ impl HistoryUnreadable {
         HistoryUnreadable { order_id: order_id.to_string(), sequence, cause: source.into() }
     }
 
+    /// The refusal's stable code, the same in every reader of the contract
+    /// (`conformance/README.md`): `malformed_item` for an item without its attributes.
+    pub fn code(&self) -> &'static str {
+        match &self.cause {
+            UnreadableCause::Decode(EventRecordError::Attribute(_)) => "malformed_item",
+            UnreadableCause::Decode(EventRecordError::Event(error)) => error.code(),
+            UnreadableCause::Fold(error) => error.code(),
+        }
+    }
+
     /// Why, in words.
     pub fn reason(&self) -> String {
         self.cause.to_string()
@@ -73,5 +83,15 @@ mod tests {
         );
         let gap = FoldError::OutOfSequence { order_id: "o-1".into(), version: 3, found: 5 };
         assert_eq!(HistoryUnreadable::folding("o-1", gap).sequence, Some(5));
+    }
+
+    #[test]
+    fn each_cause_has_the_contracts_code() {
+        let unknown = EventRecordError::Event(EventDecodeError::UnknownType("OrderLevitated".into()));
+        assert_eq!(HistoryUnreadable::decoding("o-1", Some(7), unknown).code(), "unknown_event_type");
+        let missing = EventRecordError::Attribute(crate::store::dynamo::AttributeError::Missing("payload"));
+        assert_eq!(HistoryUnreadable::decoding("o-1", Some(7), missing).code(), "malformed_item");
+        let overflow = FoldError::Overflow { order_id: "o-1".into(), sequence: 4 };
+        assert_eq!(HistoryUnreadable::folding("o-1", overflow).code(), "amount_overflow");
     }
 }
