@@ -6,6 +6,8 @@ VENV_STAMP := $(VENV)/.installed-$(shell sha1sum requirements-dev.txt | cut -c1-
 DYNALITE_STAMP := tools/dynalite/node_modules/.installed-$(shell sha1sum tools/dynalite/package-lock.json | cut -c1-12)
 # Ajv (npm), the outside validator of the published schemas and the corpus, into conformance/check/node_modules.
 CONFORMANCE_STAMP := conformance/check/node_modules/.installed-$(shell sha1sum conformance/check/package-lock.json | cut -c1-12)
+# The npm package for the order service (TypeScript, the AWS SDK for JavaScript), into clients/node/node_modules.
+CLIENT_STAMP := clients/node/node_modules/.installed-$(shell sha1sum clients/node/package-lock.json | cut -c1-12)
 # The tests that use neither transactions nor streams run on dynalite too (testkit::Engine):
 # these modules of the integration test binaries (the same binaries: nothing is rebuilt).
 DYNALITE_TESTS := event_store:: load:: repository:: snapshot_store:: properties:: parsers:: contract:: \
@@ -22,7 +24,7 @@ FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-venv: $(VENV_STAMP) $(DYNALITE_STAMP) $(CONFORMANCE_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv, dynalite into tools/dynalite, Ajv into conformance/check
+venv: $(VENV_STAMP) $(DYNALITE_STAMP) $(CONFORMANCE_STAMP) $(CLIENT_STAMP) ## install moto, cfn-lint, aws-sam-cli, cargo-lambda, openapi-spec-validator and schemathesis into ./.venv, dynalite into tools/dynalite, Ajv into conformance/check, the npm package's tools into clients/node
 
 $(VENV_STAMP): requirements-dev.txt
 	rm -rf $(VENV)
@@ -39,13 +41,20 @@ $(CONFORMANCE_STAMP): conformance/check/package-lock.json
 	cd conformance/check && npm ci --no-audit --no-fund
 	touch $@
 
+$(CLIENT_STAMP): clients/node/package-lock.json
+	cd clients/node && npm ci --no-audit --no-fund
+	touch $@
+
 run: venv ## run the system locally: DynamoDB server, stream runner, admin API, demo (Ctrl-C stops)
 	cargo run --quiet -p local --bin local-stack
 
-test: lint ## every test: fmt, clippy, template linters, unit, storage (moto, then dynalite), properties, the corpus in Node
+# The npm package's tests start tools/local's local-peer (the Rust side of its cross-language
+# tests), which the cargo test run builds.
+test: lint ## every test: fmt, clippy, template linters, unit, storage (moto, then dynalite), properties, the corpus in Node, the npm package
 	cargo test --workspace --all-targets
 	DYNAMO_ENGINE=dynalite cargo test --workspace --test it -- $(DYNALITE_TESTS)
 	node --test conformance/check/
+	cd clients/node && npm test
 
 soak: venv ## long load run with faults and a full audit, ~8 min (SOAK_ARGS="--orders 300 --events 30000")
 	cargo run --quiet -p local --bin soak -- $(SOAK_ARGS)
@@ -91,8 +100,9 @@ invoke-all: venv ## every sample event through its function under AWS's emulator
 	cargo build --quiet $(addprefix -p ,$(FUNCTIONS))
 	cargo run --quiet -p local --bin local-invoke -- --all
 
-bench: build ## benchmarks on dynalite and moto: load cost vs history, stream throughput, binaries, logs (prints tables; writes tools/capacity/inputs.json)
+bench: build ## benchmarks on dynalite and moto: load cost vs history, the npm package's load, stream throughput, binaries, logs (prints tables; writes tools/capacity/inputs.json)
 	cargo build --release --quiet -p bench $(addprefix -p ,$(FUNCTIONS))
+	cd clients/node && npm run build
 	cargo run --release --quiet -p bench -- $(BENCH_ARGS)
 
 capacity: venv ## the month's cost and the limits that bind per traffic tier, from make bench's figures (tools/capacity/inputs.json) and a simulation of the stream
