@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 use testkit::{Engine, LocalDynamo, Proxy, TestTables, bulk_insert_events, client_for};
 
-const ORDER: &str = "o-bench";
+pub const ORDER: &str = "o-bench";
 
 pub struct LoadRow {
     pub engine: Engine,
@@ -38,16 +38,9 @@ pub struct LoadRow {
     pub snapshot_read_units: f64,
 }
 
-/// An order of `events` events whose newest snapshot is `THRESHOLD - 1` events behind (the
-/// worst case the stream function leaves), loaded `runs` times per mode and per delay, the
-/// speculative load reading `read_ahead` events beside the snapshot.
-pub async fn measure(
-    server: &LocalDynamo,
-    events: u64,
-    delays: &[Duration],
-    runs: usize,
-    read_ahead: u32,
-) -> Vec<LoadRow> {
+/// Tables holding [`ORDER`] with `events` events and a snapshot `THRESHOLD - 1` events behind
+/// (the worst case the stream function leaves); returns them and the snapshot's version.
+pub async fn seeded(server: &LocalDynamo, events: u64) -> (TestTables, u64) {
     let t = TestTables::on(server).await;
     let history = history(ORDER, events);
     bulk_insert_events(&t.client, &t.events_table, &history).await;
@@ -61,6 +54,20 @@ pub async fn measure(
         rule: None,
     };
     t.snapshot_store().put(&snapshot).await.expect("put snapshot");
+    (t, at)
+}
+
+/// An order of `events` events whose newest snapshot is `THRESHOLD - 1` events behind (the
+/// worst case the stream function leaves), loaded `runs` times per mode and per delay, the
+/// speculative load reading `read_ahead` events beside the snapshot.
+pub async fn measure(
+    server: &LocalDynamo,
+    events: u64,
+    delays: &[Duration],
+    runs: usize,
+    read_ahead: u32,
+) -> Vec<LoadRow> {
+    let (t, at) = seeded(server, events).await;
     let lookup = t.snapshot_store().latest_usable(&oid(ORDER)).await.expect("the snapshot lookup");
     let proxy = Proxy::start(server.port()).await;
     let client = client_for(&proxy.endpoint());

@@ -2,13 +2,14 @@
 //! for: loads (one-request floor, full replay, two-step and speculative) at growing history
 //! lengths, without and with injected network latency; the stream
 //! function's throughput and storage requests; each function binary's size, start-up and
-//! memory. Prints tables (median and min–max of several runs) and the target checks, renders
+//! memory; the npm package's load beside the Rust load (`--only node`). Prints tables (median and min–max of several runs) and the target checks, renders
 //! docs/bench-load.svg, and writes the figures the capacity model reads into
 //! tools/capacity/inputs.json (`make capacity`).
 
 mod binaries;
 mod load;
 mod logs;
+mod node_load;
 mod profile;
 mod scenarios;
 mod stats;
@@ -94,6 +95,26 @@ async fn main() -> ExitCode {
         match std::fs::create_dir_all(root.join("docs")).and_then(|_| std::fs::write(&chart_path, svg)) {
             Ok(()) => println!("\nChart: docs/bench-load.svg"),
             Err(e) => eprintln!("cannot write {}: {e}", chart_path.display()),
+        }
+    }
+
+    // ---- the npm package's load --------------------------------------------------------------
+    if part("node") {
+        let lengths: &[u64] = if quick { &[10, 100, 1_000] } else { &[10, 100, 1_000, 10_000] };
+        eprintln!("node: the package's load at {} history lengths, {delay_ms} ms injected…", lengths.len());
+        match LocalDynamo::start_engine(Engine::Dynalite) {
+            Ok(server) => {
+                let mut node_rows = Vec::new();
+                for &n in lengths {
+                    eprintln!("  package: {n} events…");
+                    match node_load::measure(&server, n, injected, load_runs, read_ahead).await {
+                        Ok(row) => node_rows.push(row),
+                        Err(e) => missed.push(format!("package load, {n} events: {e}")),
+                    }
+                }
+                missed.extend(node_load::report(&node_rows));
+            }
+            Err(e) => missed.push(format!("package load on dynalite: cannot start it: {e}")),
         }
     }
 
