@@ -169,6 +169,15 @@ impl OrderEvent {
         data.to_string()
     }
 
+    /// The refusal of a payload that has no JSON form at all (a stored map holding a binary
+    /// attribute): the type's refusal first, as for any payload.
+    pub fn unreadable_payload(event_type: &str, reason: String) -> EventDecodeError {
+        if !EVENT_TYPES.contains(&event_type) {
+            return EventDecodeError::UnknownType(event_type.to_owned());
+        }
+        EventDecodeError::BadPayload { event_type: event_type.to_owned(), message: reason }
+    }
+
     /// Rebuilds an event from its stored parts.
     pub fn decode(event_type: &str, schema_version: u32, payload: &str) -> Result<Self, EventDecodeError> {
         Self::decode_by(UPCASTERS, event_type, schema_version, payload)

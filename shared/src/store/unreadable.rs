@@ -46,8 +46,7 @@ impl HistoryUnreadable {
     /// (`conformance/README.md`): `malformed_item` for an item without its attributes.
     pub fn code(&self) -> &'static str {
         match &self.cause {
-            UnreadableCause::Decode(EventRecordError::Attribute(_)) => "malformed_item",
-            UnreadableCause::Decode(EventRecordError::Event(error)) => error.code(),
+            UnreadableCause::Decode(error) => error.code(),
             UnreadableCause::Fold(error) => error.code(),
         }
     }

@@ -113,7 +113,38 @@ fn corpus() -> Vec<(&'static str, String, Class)> {
         // wrong attribute types
         ("sequence as S", text(with(&p("sequence"), json!({"S": "2"}))), Poison("sequence")),
         ("orderId as N", text(with(&p("orderId"), json!({"N": "5"}))), Poison("orderId")),
-        ("payload as M", text(with(&p("payload"), json!({"M": {}}))), Poison("payload")),
+        (
+            "payload as M, as a DocumentClient writes it",
+            text(with(
+                &p("payload"),
+                json!({"M": {"sku": {"S": "SKU-1"}, "name": {"S": "Mug"}, "quantity": {"N": "2"}, "unitPrice": {"N": "450"}}}),
+            )),
+            Event,
+        ),
+        (
+            "payload as an M without the fields",
+            text(with(&p("payload"), json!({"M": {}}))),
+            Poison("payload"),
+        ),
+        (
+            "payload as M with a fraction for money",
+            text(with(
+                &p("payload"),
+                json!({"M": {"sku": {"S": "S"}, "name": {"S": "Mug"}, "quantity": {"N": "2"}, "unitPrice": {"N": "4.5"}}}),
+            )),
+            Poison("payload"),
+        ),
+        ("payload as BOOL", text(with(&p("payload"), json!({"BOOL": true}))), Poison("payload")),
+        (
+            "occurredAt as an ISO time",
+            text(with(&p("occurredAt"), json!({"S": "2026-12-08T02:03:19.123Z"}))),
+            Event,
+        ),
+        (
+            "occurredAt in epoch seconds",
+            text(with(&p("occurredAt"), json!({"N": "1796695399"}))),
+            Poison("epoch seconds"),
+        ),
         ("eventType as N", text(with(&p("eventType"), json!({"N": "1"}))), Poison("eventType")),
         ("schemaVersion as S", text(with(&p("schemaVersion"), json!({"S": "1"}))), Poison("schemaVersion")),
         ("occurredAt as BOOL", text(with(&p("occurredAt"), json!({"BOOL": true}))), Poison("occurredAt")),

@@ -9,7 +9,7 @@
 
 use crate::domain::fingerprint::sorted;
 use crate::domain::{EVENT_SCHEMA_VERSION, EVENT_TYPES, ItemAddedV2, OrderEvent, UPCASTERS};
-use schemars::{JsonSchema, Schema, schema_for};
+use schemars::{JsonSchema, Schema, json_schema, schema_for};
 use serde_json::{Value, json};
 
 /// One item of the event table, as a writer puts it (DynamoDB types: S for strings, N for
@@ -23,7 +23,7 @@ pub struct EventItem {
     #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"))]
     order_id: String,
     /// 1, 2, 3, … contiguous per order: the next is the order's last sequence + 1 (sort key, N).
-    #[schemars(range(min = 1))]
+    #[schemars(range(min = 1, max = 9_007_199_254_740_991u64))]
     sequence: u64,
     /// Unique per event (e.g. a UUID); a load checks a snapshot's last event still has its id (S).
     event_id: String,
@@ -33,10 +33,42 @@ pub struct EventItem {
     /// The payload's schema version for this event type: `payloads/<eventType>.v<N>.schema.json` (N).
     #[schemars(range(min = 1))]
     schema_version: u32,
-    /// The payload as JSON text (S). Money is an integer in minor units (cents), never a float.
+    /// The payload: JSON text (S), or a map (M), what a DocumentClient writes for an object;
+    /// both are read by the same rules. Money is an integer in minor units (cents), never a float.
+    #[schemars(schema_with = "payload_forms")]
     payload: String,
-    /// When it happened, in milliseconds since the Unix epoch (N).
+    /// When it happened: milliseconds since the Unix epoch (N), or an RFC 3339 time (S, e.g.
+    /// `2026-12-08T02:03:19.123Z`). Epoch seconds are refused (`occurred_at_in_seconds`).
+    #[schemars(schema_with = "occurred_at_forms")]
     occurred_at: i64,
+}
+
+fn payload_forms(_: &mut schemars::SchemaGenerator) -> Schema {
+    json_schema!({
+        "oneOf": [
+            { "type": "string", "description": "The payload as JSON text (S)." },
+            { "type": "object", "description": "The payload as a map (M): the same fields, numbers as N." }
+        ]
+    })
+}
+
+fn occurred_at_forms(_: &mut schemars::SchemaGenerator) -> Schema {
+    json_schema!({
+        "oneOf": [
+            {
+                "type": "integer",
+                "description": "Milliseconds since the epoch (N), within ±(2^53 − 1); epoch seconds (1e9 up to 1e10) are refused.",
+                "minimum": -9_007_199_254_740_991i64,
+                "maximum": 9_007_199_254_740_991i64,
+                "not": { "type": "integer", "minimum": 1_000_000_000i64, "maximum": 9_999_999_999i64 }
+            },
+            {
+                "type": "string",
+                "description": "An RFC 3339 time (S): YYYY-MM-DDTHH:MM:SS, an optional fraction, Z or ±HH:MM.",
+                "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
+            }
+        ]
+    })
 }
 
 fn event_type_enum(schema: &mut Schema) {

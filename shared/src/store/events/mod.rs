@@ -4,10 +4,12 @@
 
 pub mod contract;
 pub(crate) mod item;
+mod map_payload;
+pub mod occurred_at;
 mod scan;
 mod stored;
 
-pub use item::{EventRecordError, event_from_item, event_to_item};
+pub use item::{EventRecordError, MAX_SEQUENCE, event_from_item, event_to_item};
 pub use scan::{EventKey, EventScan, OrdersPage};
 pub use stored::EventItems;
 

@@ -63,8 +63,8 @@ pub fn decode(change: &StreamChange) -> Decoded {
             Err(e) => Decoded::Poison(e.to_string()),
         },
         Err(EventRecordError::Attribute(e)) => Decoded::Poison(e.to_string()),
-        Err(EventRecordError::Event(e)) => {
-            warn!(position = %change.position, error = %e, "event cannot be decoded");
+        Err(e) => {
+            warn!(position = %change.position, error = %e, code = e.code(), "event cannot be decoded");
             Decoded::Poison(e.to_string())
         }
     }
