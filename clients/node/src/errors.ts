@@ -9,7 +9,8 @@ export type RefusalCode =
   | "amount_overflow"
   | "out_of_sequence"
   | "wrong_order"
-  | "malformed_item";
+  | "malformed_item"
+  | "occurred_at_in_seconds";
 
 /** An event a fold cannot read or apply: thrown by a fold, with the contract's code. */
 export class Refusal extends Error {

@@ -77,3 +77,45 @@ test("nesting deeper than 128 is refused, not a stack overflow", () => {
   const deep = `{"sku":"A","name":"x","quantity":1,"unitPrice":5,"x":${"[".repeat(200)}${"]".repeat(200)}}`;
   assert.equal(refusal("ItemAdded", deep), "invalid_payload");
 });
+
+test("a stored map payload and an ISO time read as the text and milliseconds they stand for", async () => {
+  const { decodeEventItem } = await import("../dist/esm/index.js");
+  const item = (payload, occurredAt) => ({
+    orderId: { S: "o-1" }, sequence: { N: "1" }, eventId: { S: "e-1" }, eventType: { S: "ItemAdded" },
+    schemaVersion: { N: "1" }, payload, occurredAt,
+  });
+  const asMap = { M: { sku: { S: "A" }, name: { S: 'Mug "XL"' }, quantity: { N: "2" }, unitPrice: { N: "450" }, tags: { L: [{ BOOL: true }, { NULL: true }] } } };
+  const fromMap = decodeEventItem(item(asMap, { S: "2026-12-08T03:03:19.1239+01:00" }));
+  assert.equal(fromMap.occurredAt, 1796695399123);
+  assert.deepEqual(decodePayload(fromMap), decodePayload(stored("ItemAdded", '{"sku":"A","name":"Mug \\"XL\\"","quantity":2,"unitPrice":450,"tags":[true,null]}')));
+  const fraction = { M: { ...asMap.M, unitPrice: { N: "4.5" } } };
+  assert.equal(refusalOf(() => decodePayload(decodeEventItem(item(fraction, { N: "1796695399123" })))), "invalid_payload");
+  const binary = { M: { sku: { B: new Uint8Array([1]) } } };
+  assert.equal(refusalOf(() => decodeEventItem(item(binary, { N: "1" }))), "invalid_payload");
+  assert.equal(refusalOf(() => decodeEventItem(item(asMap, { N: "1796695399" }))), "occurred_at_in_seconds");
+  assert.equal(refusalOf(() => decodeEventItem(item(asMap, { S: "08/12/2026" }))), "malformed_item");
+  assert.equal(refusalOf(() => decodeEventItem(item({ BOOL: true }, { N: "1" }))), "malformed_item");
+});
+
+test("RFC 3339 times: the grammar the Rust reader accepts, and nothing else", async () => {
+  const { fromText } = await import("../dist/esm/events/occurred-at.js");
+  assert.deepEqual(fromText("1970-01-01T00:00:00Z"), { ms: 0 });
+  assert.deepEqual(fromText("2024-02-29T00:00:00.5Z"), { ms: 1709164800500 });
+  assert.deepEqual(fromText("1969-12-31T23:59:59.999Z"), { ms: -1 });
+  assert.deepEqual(fromText("2026-12-07T21:03:19.1234567-05:00"), { ms: 1796695399123 });
+  for (const text of ["2026-12-08", "2026-12-08 02:03:19Z", "2026-12-08T02:03:19", "2026-12-08T02:03:19z", "2026-13-08T02:03:19Z",
+    "2023-02-29T00:00:00Z", "2026-12-08T24:00:00Z", "2026-12-08T02:03:60Z", "2026-12-08T02:03:19.Z", "2026-12-08T02:03:19.1234567890Z",
+    "2026-12-08T02:03:19+0100", "+2026-12-08T02:03:19Z", "yesterday"]) {
+    assert.ok("unreadable" in fromText(text), text);
+  }
+});
+
+function refusalOf(read) {
+  try {
+    read();
+  } catch (error) {
+    assert.ok(error instanceof Refusal, `${error}`);
+    return error.code;
+  }
+  assert.fail("it was read");
+}

@@ -6,7 +6,10 @@
 //! - `{"op":"drain"}`: the local stream runner delivers the event table's stream to the stream
 //!   function's handler until the stream is idle (moto: dynalite has no streams);
 //! - `{"op":"load","orderId":…}`: the order as the Rust load gives it, what that load cost, and
-//!   the reason code of every snapshot a reader passes over.
+//!   the reason code of every snapshot a reader passes over;
+//! - `{"op":"snapshot","orderId":…}`: a snapshot of the order now, as the admin API's create
+//!   takes it (dynalite's way to a snapshot);
+//! - `{"op":"verify","orderId":…}`: the admin API's verify (the newest snapshot against a replay).
 //!
 //! When stdin closes it stops the server and exits, so a test that dies takes it along.
 
@@ -16,6 +19,7 @@ use shared::domain::OrderId;
 use shared::policy::settings::StrategySettings;
 use shared::store::StoreError;
 use shared::store::snapshots::ANCHOR_MISMATCH;
+use shared::use_cases::admin::SnapshotAdmin;
 use shared::use_cases::clock::SystemClock;
 use shared::use_cases::stream_snapshots::StreamSnapshotter;
 use std::process::ExitCode;
@@ -99,11 +103,23 @@ async fn answer(
                 Err(message) => failure("drain_failed", message),
             },
         },
-        Some("load") => match request["orderId"].as_str().map(OrderId::parse) {
-            Some(Ok(order_id)) => load(tables, &order_id).await,
-            Some(Err(e)) => failure("invalid_order_id", e.to_string()),
-            None => failure("bad_request", "load needs an orderId".into()),
-        },
+        Some(op @ ("load" | "snapshot" | "verify")) => {
+            let order_id = match request["orderId"].as_str().map(OrderId::parse) {
+                Some(Ok(order_id)) => order_id,
+                Some(Err(e)) => return failure("invalid_order_id", e.to_string()),
+                None => return failure("bad_request", format!("{op} needs an orderId")),
+            };
+            let admin = SnapshotAdmin::new(tables.repository(), Arc::new(SystemClock));
+            let answered = match op {
+                "load" => return load(tables, &order_id).await,
+                "snapshot" => admin
+                    .create(&order_id, "local-peer", "requested")
+                    .await
+                    .map(|c| json!({ "version": c.version })),
+                _ => admin.verify(&order_id).await.map(|v| serde_json::to_value(v).unwrap_or_default()),
+            };
+            answered.unwrap_or_else(|e| failure("admin", e.to_string()))
+        }
         _ => failure("bad_request", format!("unknown request {request}")),
     }
 }

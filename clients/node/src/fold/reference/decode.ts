@@ -22,7 +22,10 @@ export const UPCASTERS: Readonly<Record<string, Upcaster>> = {
   "ItemAdded.v2": (v2) => ({ sku: v2.sku!, name: v2.productName!, quantity: v2.quantity!, unitPrice: v2.unitPriceMinor! }),
 };
 
-/** `event`'s payload as its type's current shape, or a `Refusal`. */
+/**
+ * `event`'s payload as its type's current shape, or a `Refusal`. Fields a newer writer added are
+ * kept in `data` as they are; the reference fold reads only the fields of the shape.
+ */
 export function decodePayload(event: StoredEvent): OrderEvent {
   const { eventType, schemaVersion } = event;
   if (!isEventType(eventType)) throw new Refusal("unknown_event_type", `unknown event type ${JSON.stringify(eventType)}`);
