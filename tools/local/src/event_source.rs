@@ -32,6 +32,22 @@ pub struct EventSource {
     pub on_failure: bool,
 }
 
+/// `Enabled: true`, or `!If [StreamReaderOn, true, false]`: enabled with the stack's default
+/// parameters, which the local stack is deployed with (a green stack's disabled reader is not
+/// emulated).
+fn enabled_as_deployed_by_default(value: &Value) -> bool {
+    if value.as_bool() == Some(true) {
+        return true;
+    }
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => tagged
+            .value
+            .as_sequence()
+            .is_some_and(|branches| branches.get(1).and_then(Value::as_bool) == Some(true)),
+        _ => false,
+    }
+}
+
 impl EventSource {
     /// The stream function's DynamoDB event source in `template.yaml`.
     pub fn from_repository_template() -> Result<EventSource, String> {
@@ -73,7 +89,7 @@ impl EventSource {
                 // the local table's stream: what the template names is the deployed one
                 "Stream" => {}
                 "StartingPosition" if value == "TRIM_HORIZON" => {}
-                "Enabled" if value.as_bool() == Some(true) => {}
+                "Enabled" if enabled_as_deployed_by_default(value) => {}
                 "ParallelizationFactor" if value.as_u64() == Some(1) => {}
                 "BatchSize" => source.batch_size = number()? as usize,
                 "MaximumBatchingWindowInSeconds" => source.batching_window = Duration::from_secs(number()?),
@@ -186,9 +202,18 @@ mod tests {
                 "suffix",
             ),
             ("BatchSize: ten", "BatchSize"),
+            ("Enabled: false", "Enabled"),
+            ("Enabled: !If [StreamReaderOn, false, true]", "Enabled"),
         ] {
             let err = EventSource::from_template(&template(properties)).unwrap_err();
             assert!(err.contains(named), "{properties}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_reader_enabled_by_the_stacks_default_parameters_runs() {
+        for enabled in ["Enabled: true", "Enabled: !If [StreamReaderOn, true, false]"] {
+            assert!(EventSource::from_template(&template(enabled)).is_ok(), "{enabled}");
         }
     }
 

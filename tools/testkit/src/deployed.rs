@@ -40,7 +40,8 @@ pub fn translated(parameters: &[(&str, &str)]) -> Value {
 }
 
 /// The template as a stack with these parameters gets it: conditions decided, parameters
-/// referred to by `Ref` replaced by their values.
+/// referred to by `Ref` replaced by their values, `Fn::Select` of an `Fn::Split` of a known
+/// text taken.
 pub fn deployed(parameters: &[(&str, &str)]) -> Value {
     let template = translated(parameters);
     let mut values = parameter_defaults(&template);
@@ -56,7 +57,7 @@ pub fn deployed(parameters: &[(&str, &str)]) -> Value {
         }
     }
     let mut out = take_branches(&template, &conditions);
-    out["Resources"] = with_parameters(&Value::Object(resources), &values);
+    out["Resources"] = selected(&with_parameters(&Value::Object(resources), &values));
     out["ParameterValues"] = serde_json::to_value(&values).unwrap();
     out
 }
@@ -160,7 +161,10 @@ pub fn take_branches(value: &Value, conditions: &BTreeMap<String, bool>) -> Valu
         Value::Object(o) => {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), take_branches(v, conditions))).collect())
         }
-        Value::Array(a) => Value::Array(a.iter().map(|v| take_branches(v, conditions)).collect()),
+        // a branch that took `AWS::NoValue` leaves nothing in a list, as in CloudFormation
+        Value::Array(a) => Value::Array(
+            a.iter().map(|v| take_branches(v, conditions)).filter(|v| v["Ref"] != "AWS::NoValue").collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -179,6 +183,26 @@ fn with_parameters(value: &Value, values: &BTreeMap<String, String>) -> Value {
             Value::Object(o.iter().map(|(k, v)| (k.clone(), with_parameters(v, values))).collect())
         }
         Value::Array(a) => Value::Array(a.iter().map(|v| with_parameters(v, values)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `value` with each `{"Fn::Select": [i, {"Fn::Split": [separator, text]}]}` of a known text
+/// replaced by the part it selects (how the stack derives the attached table from its stream).
+fn selected(value: &Value) -> Value {
+    match value {
+        Value::Object(o) if o.len() == 1 && o.contains_key("Fn::Select") => {
+            let args = o["Fn::Select"].as_array().expect("Fn::Select is a list");
+            let split = args.get(1).and_then(|s| s["Fn::Split"].as_array());
+            match (args[0].as_u64(), split.map(Vec::as_slice)) {
+                (Some(i), Some([Value::String(separator), Value::String(text)])) => Value::String(
+                    text.split(separator.as_str()).nth(i as usize).expect("Fn::Select in range").to_owned(),
+                ),
+                _ => value.clone(),
+            }
+        }
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), selected(v))).collect()),
+        Value::Array(a) => Value::Array(a.iter().map(selected).collect()),
         other => other.clone(),
     }
 }

@@ -145,8 +145,8 @@ fn attached_to_the_order_services_table_the_stack_creates_no_event_table_and_gra
     let tables: Vec<_> =
         of_type(&template, "AWS::DynamoDB::Table").into_iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(tables, ["OrderSnapshotsTable"]);
-    let table_arn =
-        "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingEventsTableName}";
+    // the table is the one the stream ARN names, not a second parameter that could disagree
+    let table_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders";
     let mut on_events = 0;
     for (role, statement) in statements(&template) {
         let resource = text(&statement["Resource"]);
@@ -165,11 +165,60 @@ fn attached_to_the_order_services_table_the_stack_creates_no_event_table_and_gra
         let table = &function["Properties"]["Environment"]["Variables"]["EVENTS_TABLE"];
         assert_eq!(table, "orders", "{id}");
     }
-    // and the stack refuses half an attachment
+    // the stream ARN alone attaches the same
+    let by_stream = deployed(&[("ExistingEventsStreamArn", STREAM_ARN)]);
+    assert_eq!(by_stream["Resources"], template["Resources"]);
+    // and the stack refuses a table name or a key without a stream
     let rules = &testkit::deployed::translated(&[])["Rules"]["ExistingEventsTableComesWithItsStream"];
+    for parameter in ["ExistingEventsStreamArn", "ExistingEventsTableName", "ExistingEventsTableKeyArn"] {
+        assert!(text(rules).contains(parameter), "{parameter}");
+    }
+}
+
+#[test]
+fn the_attached_tables_key_is_granted_to_every_reader_of_the_table_through_dynamodb_only() {
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let decrypt = |template: &Value| -> Vec<(String, Value)> {
+        statements(template).into_iter().filter(|(_, s)| s["Sid"] == "DecryptAttachedEvents").collect()
+    };
+    let with_key = deployed(&[ATTACHED, &[("ExistingEventsTableKeyArn", key)]].concat());
+    let granted = decrypt(&with_key);
+    assert_eq!(granted.len(), 3, "the stream, maintenance and admin roles: {granted:?}");
+    for (role, statement) in granted {
+        assert_eq!(statement["Resource"], key, "{role}");
+        assert_eq!(text(&statement["Action"]), r#"["kms:Decrypt","kms:DescribeKey"]"#, "{role}");
+        let via = text(&statement["Condition"]["StringEquals"]["kms:ViaService"]);
+        assert!(via.contains("dynamodb.${AWS::Region}.amazonaws.com"), "{role}: {via}");
+    }
+    assert!(decrypt(&deployed(ATTACHED)).is_empty(), "no key, no grant");
+    assert!(decrypt(&default()).is_empty(), "a created table uses the stack's own key");
+}
+
+#[test]
+fn a_green_stack_deploys_its_stream_reader_disabled_and_no_alarm_fires_by_design() {
+    let enabled = |template: &Value| {
+        of_type(template, "AWS::Lambda::EventSourceMapping")[0].1["Properties"]["Enabled"].clone()
+    };
+    let silent = |template: &Value| {
+        of_type(template, "AWS::CloudWatch::Alarm").iter().any(|(id, _)| *id == "StreamSilentAlarm")
+    };
+    assert_eq!((enabled(&default()), silent(&default())), (Value::Bool(true), true));
+    let green = deployed(&[("StreamReaderEnabled", "false")]);
+    assert_eq!((enabled(&green), silent(&green)), (Value::Bool(false), false));
+}
+
+#[test]
+fn silence_is_an_alarm_the_event_table_written_while_the_stream_function_is_not_invoked() {
+    let template = deployed(ATTACHED);
+    let alarm = alarm(&template, "StreamSilentAlarm");
+    let metrics = text(&alarm["Metrics"]);
     assert!(
-        text(rules).contains("ExistingEventsStreamArn") && text(rules).contains("ExistingEventsTableName")
+        metrics.contains("ConsumedWriteCapacityUnits") && metrics.contains(r#""Value":"orders""#),
+        "{metrics}"
     );
+    assert!(metrics.contains(r#""MetricName":"Invocations""#), "{metrics}");
+    assert!(metrics.contains("IF(FILL(writes, 0) > 0 AND FILL(invocations, 0) == 0, 1, 0)"), "{metrics}");
+    assert_eq!(alarm["TreatMissingData"], "notBreaching");
 }
 
 #[test]
@@ -358,7 +407,8 @@ fn no_function_may_write_events() {
         for (name, statement) in statements(&template) {
             let resource = text(&statement["Resource"]);
             let on_events =
-                ["OrderEventsTable", "ExistingEvents", STREAM_ARN].iter().any(|t| resource.contains(t));
+                // attached: the table and the stream the stream ARN names
+                ["OrderEventsTable", "ExistingEvents", ":table/orders"].iter().any(|t| resource.contains(t));
             if !on_events {
                 continue;
             }
@@ -527,7 +577,9 @@ fn the_operational_alarms_exist_and_notify() {
         ("SnapshotStreamFunctionErrorsAlarm", "Errors"),
         ("SnapshotMaintenanceFunctionErrorsAlarm", "Errors"),
         ("SnapshotAdminFunctionErrorsAlarm", "Errors"),
-        ("StreamFailureQueueDepthAlarm", "ApproximateNumberOfMessagesVisible"),
+        ("StreamFailuresSentAlarm", "NumberOfMessagesSent"),
+        ("StreamFailureDeliveryAlarm", "DestinationDeliveryFailures"),
+        ("StreamFailureQueueAgeAlarm", "ApproximateAgeOfOldestMessage"),
         ("PoisonRecordsAlarm", "RecordsPoison"),
         ("UnreadableHistoryAlarm", "RecordsUnreadable"),
         ("SnapshotDriftAlarm", "SnapshotDrift"),
