@@ -19,7 +19,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := snapshot-stream snapshot-maintenance snapshot-admin
 
-.PHONY: help run test soak lint fmt schemas conformance venv build sam-build deploy invoke invoke-all seed-local bench capacity clean
+.PHONY: help run test soak lint fmt schemas conformance venv build sam-build deploy preflight invoke invoke-all seed-local bench capacity clean
 
 help: ## list targets
 	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,8 +85,16 @@ build: venv ## release arm64 bootstraps of the three functions (cargo lambda)
 sam-build: venv ## sam build --beta-features (cargo lambda, no Docker) into .aws-sam/
 	sam build --beta-features
 
-deploy: sam-build ## sam deploy (guided the first time, until a region is saved in samconfig.toml)
-	@if grep -q '^region' samconfig.toml; then sam deploy; else sam deploy --guided; fi
+# Attaching (STREAM_ARN given) runs the preflight first and deploys with the parameters it checked.
+ATTACH_OVERRIDES = $(if $(STREAM_ARN),--parameter-overrides ExistingEventsStreamArn=$(STREAM_ARN) $(if $(KEY_ARN),ExistingEventsTableKeyArn=$(KEY_ARN)))
+
+deploy: sam-build ## sam deploy (guided the first time, until a region is saved in samconfig.toml); attach: make deploy EVENTS_TABLE=… STREAM_ARN=… [KEY_ARN=…] runs make preflight first
+	@if [ -n "$(STREAM_ARN)" ]; then $(MAKE) --no-print-directory preflight; fi
+	@if grep -q '^region' samconfig.toml; then sam deploy $(ATTACH_OVERRIDES); else sam deploy --guided $(ATTACH_OVERRIDES); fi
+
+preflight: venv ## check the order service's event table before attaching: make preflight EVENTS_TABLE=… [REGION=…] [STREAM_ARN=…] [ENDPOINT=…] (make run's: ENDPOINT=http://127.0.0.1:8000 EVENTS_TABLE=order_events)
+	@test -n "$(EVENTS_TABLE)" || { echo "usage: make preflight EVENTS_TABLE=<table> [REGION=<region>] [STREAM_ARN=<arn>] [ENDPOINT=<url>]"; exit 2; }
+	cargo run --quiet -p local --bin preflight -- --table $(EVENTS_TABLE) $(if $(REGION),--region $(REGION)) $(if $(STREAM_ARN),--stream-arn $(STREAM_ARN)) $(if $(ENDPOINT),--endpoint $(ENDPOINT))
 
 invoke: venv ## run FN on EVENT under AWS's emulator with the template's environment: make invoke FN=snapshot-stream EVENT=events/snapshot-stream/insert-batch.json
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<file>"; exit 2; }

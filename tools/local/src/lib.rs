@@ -7,6 +7,7 @@ pub mod event_filter;
 pub mod event_source;
 pub mod invoke;
 pub mod lambda_api;
+pub mod preflight;
 pub mod stream_runner;
 
 use aws_lambda_events::event::streams::DynamoDbEventResponse;

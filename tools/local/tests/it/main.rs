@@ -13,5 +13,6 @@ mod local_stack;
 mod maintenance_safety;
 mod model;
 mod openapi_contract;
+mod preflight;
 mod rebuild;
 mod throttling;
