@@ -90,8 +90,14 @@ fn the_runner_takes_the_event_source_mapping_cloudformation_receives() {
         1,
         "the runner emulates one reader per shard"
     );
+    assert_eq!(
+        deployed["Enabled"].as_bool(),
+        Some(true),
+        "with the default parameters the mapping is enabled, as the runner runs it (StreamReaderEnabled)"
+    );
     // and everything the translated mapping sets is something the runner read
     let known = [
+        "Enabled",
         "BatchSize",
         "MaximumBatchingWindowInSeconds",
         "BisectBatchOnFunctionError",
