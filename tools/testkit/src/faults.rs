@@ -67,3 +67,49 @@ impl Intercept for CrashSwitch {
         Ok(())
     }
 }
+
+/// Fails every request whose body holds `marker`, before it leaves (the SDK sees an error it
+/// does not retry): a fault on one order's reads, or on one page of a scan, while every other
+/// request goes through.
+#[derive(Clone, Debug)]
+pub struct FailingRequests {
+    marker: Arc<str>,
+    failed: Arc<AtomicU64>,
+}
+
+impl FailingRequests {
+    pub fn matching(marker: &str) -> Self {
+        FailingRequests { marker: marker.into(), failed: Arc::new(AtomicU64::new(0)) }
+    }
+
+    /// How many requests it failed.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::SeqCst)
+    }
+
+    /// A client for `endpoint` whose requests pass through this filter.
+    pub fn client(&self, endpoint: &str) -> Client {
+        let builder = crate::client_builder(endpoint).interceptor(SharedInterceptor::new(self.clone()));
+        Client::from_conf(ClientTuning::default().apply(builder).build())
+    }
+}
+
+impl Intercept for FailingRequests {
+    fn name(&self) -> &'static str {
+        "FailingRequests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let body = context.request().body().bytes().unwrap_or_default();
+        if String::from_utf8_lossy(body).contains(&*self.marker) {
+            self.failed.fetch_add(1, Ordering::SeqCst);
+            return Err(format!("injected failure of a request holding {}", self.marker).into());
+        }
+        Ok(())
+    }
+}

@@ -118,6 +118,53 @@ async fn table_driven_retention_keeps_each_orders_newest() {
     assert_cases(&t).await;
 }
 
+/// The cleanup on the test's tables through a client whose requests holding `marker` fail.
+fn failing(t: &TestTables, marker: &str) -> (CleanupService, testkit::faults::FailingRequests) {
+    let faults = testkit::faults::FailingRequests::matching(marker);
+    let repository = t.repository_via(faults.client(&t.endpoint));
+    (CleanupService::new(repository, RetentionSettings::default(), Arc::new(ManualClock::at(NOW))), faults)
+}
+
+#[tokio::test]
+async fn an_order_whose_retention_fails_is_counted_and_the_pass_goes_on() {
+    let t = TestTables::new().await;
+    seed_cases(&t).await;
+    // every request naming this order fails: its keys cannot be read
+    let (svc, faults) = failing(&t, "\"above-count\"");
+    let report = svc.run(far()).await.unwrap();
+    assert!(faults.failed() >= 1);
+    assert!(report.finished, "one order cannot stop the pass");
+    assert_eq!((report.orders_examined, report.orders_failed), (7, 1));
+    assert_eq!(report.snapshots_deleted, 2 + 2 + 2, "every other order was cleaned");
+    assert_eq!(remaining(&t, "above-count").await, vec![10, 20, 30, 40, 50], "the failed one is untouched");
+    assert_eq!(remaining(&t, "mixed").await, vec![30, 40, 50]);
+    let metrics: BTreeMap<_, _> = report.metrics().into_iter().collect();
+    assert_eq!(metrics["CleanupOrdersFailed"], 1);
+    // the next night, healthy, finishes it
+    service(&t).run(far()).await.unwrap();
+    assert_cases(&t).await;
+}
+
+#[tokio::test]
+async fn a_scan_that_fails_stops_the_run_with_its_progress_saved() {
+    let t = TestTables::new().await;
+    seed_cases(&t).await;
+    // the first page goes through; every later page names where it starts, and fails
+    let (svc, faults) = failing(&t, "ExclusiveStartKey");
+    let first = svc.with_page_size(4).run(far()).await.unwrap();
+    assert!(faults.failed() >= 1);
+    assert!(!first.finished && first.stopped_by.as_deref().is_some_and(|e| e.contains("Scan")), "{first:?}");
+    assert_eq!(first.pages_scanned, 1);
+    assert!(first.orders_examined >= 1 && first.resume_from.is_some(), "{first:?}");
+    let metrics: BTreeMap<_, _> = first.metrics().into_iter().collect();
+    assert_eq!(metrics["CleanupUnfinished"], 1);
+    // the next run resumes where the failed one stopped, not from the start
+    let next = service(&t).with_page_size(4).run(far()).await.unwrap();
+    assert_eq!(next.resumed_from, first.resume_from);
+    assert!(next.finished);
+    assert_cases(&t).await;
+}
+
 #[tokio::test]
 async fn running_twice_and_two_runs_at_once_end_in_the_same_state() {
     let t = TestTables::new().await;

@@ -38,6 +38,13 @@ pub struct CleanupReport {
     pub delete_requests: u64,
     /// Snapshot items skipped because a key attribute could not be read (logged with the key).
     pub keys_skipped: u64,
+    /// Orders whose retention failed (a read or delete still failing after the SDK's retries):
+    /// logged with the order and passed over, so one order cannot stop the pass.
+    pub orders_failed: u64,
+    /// The scan could not go on (its error): the run stopped there with its progress saved,
+    /// as at a deadline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<String>,
     /// The whole table was covered (this run, or with the runs before it since the last
     /// finish).
     pub finished: bool,
@@ -51,9 +58,10 @@ pub struct CleanupReport {
 }
 
 impl CleanupReport {
-    pub fn metrics(&self) -> [(&'static str, u64); 6] {
+    pub fn metrics(&self) -> [(&'static str, u64); 7] {
         [
             ("OrdersExamined", self.orders_examined),
+            ("CleanupOrdersFailed", self.orders_failed),
             ("KeysSkipped", self.keys_skipped),
             ("SnapshotsDeleted", self.snapshots_deleted),
             ("KeysRead", self.keys_read),
@@ -106,7 +114,10 @@ impl CleanupService {
     /// Applies retention to every order, from the saved cursor on, until the table is covered
     /// or `deadline` is reached (checked between pages; at least one page is always done so
     /// every run makes progress). Running twice, or two runs at once, is harmless: deletes of
-    /// versions already gone are no-ops and the newest snapshot is never chosen.
+    /// versions already gone are no-ops and the newest snapshot is never chosen. An order that
+    /// fails is counted and passed over; a scan that fails stops the run where it was, and in
+    /// every case the position reached is saved before the run returns. Only a failure to read
+    /// or save the position itself is an error.
     pub async fn run(&self, deadline: Instant) -> Result<CleanupReport, StoreError> {
         let resumed_from = self.cursor.load().await?;
         let mut report = CleanupReport { resumed_from: resumed_from.clone(), ..CleanupReport::default() };
@@ -114,7 +125,14 @@ impl CleanupService {
         let mut sampler = Sampler::new(self.sample_size, self.clock.now_ms() as u64);
         // At least one page per run, so every run makes progress.
         while report.pages_scanned == 0 || Instant::now() < deadline {
-            let page = self.repository.scan_snapshot_keys(cursor.as_ref(), self.page_size).await?;
+            let page = match self.repository.scan_snapshot_keys(cursor.as_ref(), self.page_size).await {
+                Ok(page) => page,
+                Err(error) => {
+                    warn!(%error, "cleanup scan failed; stopping with its progress saved");
+                    report.stopped_by = Some(error.to_string());
+                    break;
+                }
+            };
             report.pages_scanned += 1;
             report.keys_read += page.keys.len() as u64;
             report.keys_skipped += page.malformed;
@@ -128,15 +146,22 @@ impl CleanupService {
                 })
                 .collect();
             let results: Vec<_> = futures_util::stream::iter(orders)
-                .map(|order_id| async move { self.clean_order(&order_id).await })
+                .map(|order_id| async move { (self.clean_order(&order_id).await, order_id) })
                 .buffer_unordered(ORDER_CONCURRENCY)
                 .collect()
                 .await;
-            for result in results {
-                let done = result?;
+            for (result, order_id) in results {
                 report.orders_examined += 1;
-                report.snapshots_deleted += done.deleted.len() as u64;
-                report.delete_requests += u64::from(done.delete_requests);
+                match result {
+                    Ok(done) => {
+                        report.snapshots_deleted += done.deleted.len() as u64;
+                        report.delete_requests += u64::from(done.delete_requests);
+                    }
+                    Err(error) => {
+                        warn!(%order_id, %error, "retention of this order failed; the pass goes on");
+                        report.orders_failed += 1;
+                    }
+                }
             }
             cursor = page.next;
             if cursor.is_none() {
@@ -151,6 +176,8 @@ impl CleanupService {
         let (orders, deleted) = (report.orders_examined, report.snapshots_deleted);
         if report.finished {
             info!(orders, deleted, "cleanup finished");
+        } else if report.stopped_by.is_some() {
+            warn!(orders, deleted, "cleanup stopped by a failed scan; the next run resumes");
         } else {
             warn!(orders, deleted, "cleanup stopped at its deadline; the next run resumes");
         }
