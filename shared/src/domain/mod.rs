@@ -15,7 +15,7 @@ mod upcast;
 pub use commands::{DomainError, OrderCommand};
 pub use events::{Address, EVENT_TYPES, EventDecodeError, OrderEvent, RecordedEvent};
 pub use fold::FoldError;
-pub use money::{MAX_AMOUNT, Money};
+pub use money::{MAX_AMOUNT, MAX_SAFE_INTEGER, Money};
 pub use order::{LineItem, Order, OrderStatus, Payment, STATE_SCHEMA_VERSION, Shipment, ShippingUpdate};
 pub use order_id::{InvalidOrderId, MAX_ORDER_ID_LEN, OrderId};
 pub use upcast::{EVENT_SCHEMA_VERSION, ItemAddedV2, UPCASTERS, Upcaster, readable_versions};

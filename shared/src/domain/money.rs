@@ -8,8 +8,12 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
-/// The largest amount, in minor units: 2^53 − 1.
-pub const MAX_AMOUNT: i64 = (1 << 53) - 1;
+/// 2^53 − 1: the largest integer every JSON reader holds exactly (JavaScript's
+/// `Number.MAX_SAFE_INTEGER`). Amounts, sequences and times are all bounded by it.
+pub const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
+
+/// The largest amount, in minor units.
+pub const MAX_AMOUNT: i64 = MAX_SAFE_INTEGER;
 
 /// Marks the refusal of an amount beyond ±[`MAX_AMOUNT`] in a decode error's message.
 pub const AMOUNT_OUT_OF_RANGE: &str = "amount out of range";

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use std::borrow::Cow;
 use thiserror::Error;
 
-/// The largest sequence every reader holds exactly: 2^53 − 1.
-pub const MAX_SEQUENCE: u64 = (1 << 53) - 1;
+/// The largest sequence every reader holds exactly.
+pub const MAX_SEQUENCE: u64 = crate::domain::MAX_SAFE_INTEGER as u64;
 
 /// Why an event item (from a Query or a stream image) could not be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]

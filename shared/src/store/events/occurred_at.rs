@@ -7,8 +7,8 @@ use std::ops::Range;
 
 /// Epoch seconds of 2001-09-09 up to 2286-11-20: as milliseconds, January to April 1970.
 pub const SECONDS_RANGE: Range<i64> = 1_000_000_000..10_000_000_000;
-/// The largest time a reader in any language holds exactly: 2^53 − 1 ms.
-pub const MAX_MILLIS: i64 = (1 << 53) - 1;
+/// The largest time a reader in any language holds exactly, in ms.
+pub const MAX_MILLIS: i64 = crate::domain::MAX_SAFE_INTEGER;
 
 /// Why an `occurredAt` cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
