@@ -5,7 +5,7 @@
 // waits for as many round trips as the Rust load (one when the read-ahead reaches the snapshot).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { GetItemCommand, QueryCommand } from "@aws-sdk/client-dynamodb";
+import { QueryCommand } from "@aws-sdk/client-dynamodb";
 import { after, before, test } from "node:test";
 import { HistoryUnreadableError, canonical, createOrderStore } from "../dist/esm/index.js";
 import { Peer } from "./support/peer.mjs";
@@ -162,28 +162,26 @@ test("an event neither reader can read is refused by both with the same code and
   }
 });
 
-async function versions(orderId) {
+/** The order's snapshot items, newest first (strongly consistent). */
+async function snapshotItems(orderId, options = {}) {
   const page = await client.send(new QueryCommand({
     TableName: tables.snapshotsTable,
     KeyConditionExpression: "orderId = :id",
     ExpressionAttributeValues: { ":id": { S: orderId } },
     ScanIndexForward: false,
-    ProjectionExpression: "version",
+    ConsistentRead: true,
+    ...options,
   }));
-  return page.Items.map((item) => Number(item.version.N));
+  return page.Items;
+}
+
+async function versions(orderId) {
+  return (await snapshotItems(orderId, { ProjectionExpression: "version" })).map((item) => Number(item.version.N));
 }
 
 async function newestSnapshot(orderId) {
-  const page = await client.send(new QueryCommand({
-    TableName: tables.snapshotsTable,
-    KeyConditionExpression: "orderId = :id",
-    ExpressionAttributeValues: { ":id": { S: orderId } },
-    ScanIndexForward: false,
-    Limit: 1,
-  }));
-  const [item] = page.Items;
-  const got = await client.send(new GetItemCommand({ TableName: tables.snapshotsTable, Key: { orderId: item.orderId, version: item.version } }));
-  return got.Item;
+  const [item] = await snapshotItems(orderId, { Limit: 1 });
+  return item;
 }
 
 async function damage(orderId, edit) {

@@ -28,14 +28,18 @@ export function text(item: Item, name: string): string {
   return value;
 }
 
+/** `text` as a whole number JavaScript holds exactly (no fraction, no exponent), or `undefined`. */
+export function safeInteger(text: string): number | undefined {
+  const n = Number(text);
+  return /^-?\d+$/.test(text) && Number.isSafeInteger(n) ? n : undefined;
+}
+
 /** An N attribute holding a whole number JavaScript holds exactly. */
 export function integer(item: Item, name: string): number {
   const value = attribute(item, name).N;
   if (value === undefined) throw new AttributeError(name, "is not of type N");
-  const n = Number(value);
-  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
-    throw new AttributeError(name, `is not a whole number within ±(2^53 − 1): ${value}`);
-  }
+  const n = safeInteger(value.trim());
+  if (n === undefined) throw new AttributeError(name, `is not a whole number within ±(2^53 − 1): ${value}`);
   return n;
 }
 

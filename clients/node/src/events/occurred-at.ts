@@ -1,6 +1,7 @@
 // An event's `occurredAt` as writers write it: epoch milliseconds (N), or an RFC 3339 time (S),
 // what `new Date().toISOString()` gives. Epoch seconds are refused rather than read 1,000× off.
 // The same rules, and the same calendar arithmetic, as the Rust reader's.
+import { safeInteger } from "../dynamo/attributes.js";
 
 /** Epoch seconds of 2001-09-09 up to 2286-11-20: as milliseconds, January to April 1970. */
 const SECONDS = { from: 1_000_000_000, below: 10_000_000_000 };
@@ -9,8 +10,8 @@ export type OccurredAt = { ms: number } | { inSeconds: number } | { unreadable: 
 
 /** Epoch milliseconds from an N attribute's text. */
 export function fromNumber(text: string): OccurredAt {
-  const ms = Number(text);
-  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(ms)) return { unreadable: text };
+  const ms = safeInteger(text);
+  if (ms === undefined) return { unreadable: text };
   if (ms >= SECONDS.from && ms < SECONDS.below) return { inSeconds: ms };
   return { ms };
 }
